@@ -1,0 +1,1 @@
+"""Networks: backbones, TransT (tracking/transt.py), fusion neck, losses, keyseeded test weights."""

@@ -1,0 +1,1 @@
+"""Backbones: ltr-style ResNet bodies and the TransT ``backbone.0.body`` wrappers."""

@@ -1,0 +1,1 @@
+"""Tracking networks (``transt``: TransT with the official state-dict layout)."""

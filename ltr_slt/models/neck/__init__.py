@@ -1,0 +1,1 @@
+"""Position encoding and the TransT feature fusion network (ECA/CFA attention)."""

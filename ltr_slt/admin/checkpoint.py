@@ -1,0 +1,186 @@
+"""Checkpoint files in ltr's format, written atomically.
+
+File: ``<workspace>/checkpoints/<project_path>/<NetType>_ep%04d.pth.tar`` with
+``project_path = 'ltr/<module>/<name>'`` so pytracking's ``load_network`` / ``load_pretrained``
+find them. Dict keys are ltr's (``epoch``, ``actor_type``, ``net_type``, ``net``, ``net_info``,
+``constructor``, ``optimizer``, ``stats``, ``settings``) plus ours (``lr_scheduler``,
+``rng_state``, ``grad_scaler``, ``sampler_state``, ``skipped_steps``, ``world_size``,
+``slt_format``); ltr ignores unknown keys.
+
+Writes go to a temporary file in the same folder, are fsync'ed and then ``os.replace``d onto
+the final name, so a crash mid-write never leaves a truncated ``.pth.tar`` behind and never
+replaces a good one. Reading our own files uses ``weights_only=False`` (they hold pickled
+settings/constructor objects): only load checkpoints you or your team wrote.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import torch
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CheckpointError", "checkpoint_dir", "checkpoint_path", "list_checkpoints",
+           "latest_checkpoint", "resolve_checkpoint", "atomic_torch_save", "read_checkpoint",
+           "prune_checkpoints", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+_EPOCH_RE = re.compile(r"^(?P<net>.+)_ep(?P<epoch>\d+)\.pth\.tar$")
+
+PathLike = Union[str, os.PathLike]
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, corrupt, or does not match the network being trained."""
+
+
+def checkpoint_dir(settings: Any) -> Optional[Path]:
+    """``<workspace_dir>/checkpoints/<project_path>``, or None when checkpoints are disabled.
+
+    ``settings.checkpoint_dir`` (if set) overrides the whole path. ``env.workspace_dir = None``
+    disables checkpoints like ltr; an empty string means the current directory (ltr's behaviour),
+    with a warning.
+    """
+    override = getattr(settings, "checkpoint_dir", None)
+    if override:
+        return Path(os.path.expanduser(str(override)))
+    env = getattr(settings, "env", None)
+    workspace = getattr(env, "workspace_dir", None) if env is not None else None
+    if workspace is None:
+        return None
+    if workspace == "":
+        logger.warning("env.workspace_dir is empty: checkpoints go to ./checkpoints (set SLT_WORKSPACE_DIR "
+                       "or pass --workspace)")
+    project_path = getattr(settings, "project_path", None) or "ltr/default/default"
+    return Path(os.path.expanduser(workspace)) / "checkpoints" / project_path
+
+
+def checkpoint_path(directory: PathLike, net_type: str, epoch: int) -> Path:
+    """``<directory>/<NetType>_ep%04d.pth.tar``."""
+    return Path(directory) / f"{net_type}_ep{int(epoch):04d}.pth.tar"
+
+
+def list_checkpoints(directory: PathLike, net_type: Optional[str] = None) -> List[Tuple[int, Path]]:
+    """(epoch, path) of ``*_ep*.pth.tar`` files in ``directory``, ascending epoch."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = []
+    for path in directory.iterdir():
+        m = _EPOCH_RE.match(path.name)
+        if m and path.is_file() and (net_type is None or m.group("net") == net_type):
+            found.append((int(m.group("epoch")), path))
+    return sorted(found)
+
+
+def latest_checkpoint(directory: PathLike, net_type: Optional[str] = None) -> Optional[Path]:
+    found = list_checkpoints(directory, net_type)
+    return found[-1][1] if found else None
+
+
+def resolve_checkpoint(checkpoint: Union[None, int, PathLike], directory: Optional[PathLike],
+                       net_type: Optional[str]) -> Optional[Path]:
+    """Turn ltr's ``checkpoint`` argument into a file path.
+
+    None -> latest of ``directory`` (None if there is none); int -> that epoch (must exist);
+    a folder -> its latest file (must exist); a file path -> itself (must exist).
+    """
+    if checkpoint is None:
+        if directory is None:
+            return None
+        return latest_checkpoint(directory, net_type)
+    if isinstance(checkpoint, bool):
+        raise TypeError("checkpoint must be None, an epoch number or a path, not a bool")
+    if isinstance(checkpoint, int):
+        if directory is None:
+            raise CheckpointError(f"cannot load epoch {checkpoint}: checkpoints are disabled "
+                                  "(env.workspace_dir is None)")
+        path = checkpoint_path(directory, net_type or "*", checkpoint)
+        if not path.is_file():
+            have = [e for e, _ in list_checkpoints(directory, net_type)]
+            raise CheckpointError(f"no checkpoint for epoch {checkpoint}: {path} does not exist "
+                                  f"(epochs available in {directory}: {have or 'none'})")
+        return path
+    path = Path(os.path.expanduser(str(checkpoint)))
+    if path.is_dir():
+        latest = latest_checkpoint(path, net_type)
+        if latest is None:
+            raise CheckpointError(f"no '{net_type or '*'}_ep*.pth.tar' checkpoint in folder {path}")
+        return latest
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint file {path} does not exist")
+    return path
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(str(directory), os.O_RDONLY)
+    except OSError:
+        return  # e.g. Windows: directories cannot be opened
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_torch_save(obj: Any, path: PathLike) -> Path:
+    """``torch.save`` to a temp file next to ``path``, fsync, then ``os.replace`` onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def read_checkpoint(path: PathLike, map_location: Any = "cpu") -> Dict[str, Any]:
+    """Load a checkpoint dict; a truncated / corrupt file raises :class:`CheckpointError` naming it."""
+    path = Path(path)
+    try:
+        obj = torch.load(str(path), map_location=map_location, weights_only=False)
+    except FileNotFoundError as err:
+        raise CheckpointError(f"checkpoint file {path} does not exist") from err
+    except Exception as err:  # noqa: BLE001 - unpickling/zip errors come in many types
+        raise CheckpointError(
+            f"checkpoint file {path} is corrupt or unreadable ({type(err).__name__}: {err}). "
+            "Delete or move it, or resume from an earlier epoch "
+            "(load_checkpoint(checkpoint=<epoch>) / fallback=True)") from err
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"checkpoint file {path} holds a {type(obj).__name__}, expected a dict")
+    return obj
+
+
+def prune_checkpoints(directory: PathLike, net_type: str, keep_last: Optional[int],
+                      keep_epochs: Tuple[int, ...] = ()) -> List[Path]:
+    """Delete all but the newest ``keep_last`` checkpoints of ``net_type`` (None/0: keep all)."""
+    if not keep_last or keep_last < 1:
+        return []
+    removed = []
+    found = list_checkpoints(directory, net_type)
+    for epoch, path in found[:-keep_last]:
+        if epoch in keep_epochs:
+            continue
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError as err:
+            logger.warning("could not delete old checkpoint %s: %s", path, err)
+    return removed

@@ -1,0 +1,11 @@
+"""Baseline TransT evaluation parameters: weights ``transt.pth`` (found in network_path / pretrained_networks)."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pytracking_slt.parameter.params import TrackerParams
+from pytracking_slt.parameter.transt_common import transt_parameters
+
+
+def parameters(net_path: Optional[str] = None, device: Optional[str] = None, **overrides: Any) -> TrackerParams:
+    return transt_parameters(net_path or "transt.pth", device=device, **overrides)

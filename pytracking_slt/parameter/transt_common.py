@@ -1,0 +1,43 @@
+"""Shared body of the TransT / SLT-TransT parameter files (they differ only in the weight file)."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pytracking_slt.parameter.params import TrackerParams
+from pytracking_slt.tracker.base.net_wrappers import NetWithBackbone, default_device
+
+__all__ = ["transt_parameters"]
+
+
+def transt_parameters(net_path: str, device: Optional[str] = None, use_gpu: bool = True, net: Any = None,
+                      **overrides: Any) -> TrackerParams:
+    """TrackerParams for :class:`~pytracking_slt.tracker.transt.TransT` (values of ``architectures.md`` 7.1).
+
+    Args:
+        net_path: weight file / checkpoint folder; a bare name is looked up in ``network_path`` /
+            ``pretrained_networks`` when the tracker first initialises (lazy, picklable).
+        device: 'cpu', 'cuda', 'cuda:1' ...; default ``$SLT_DEVICE``, else cuda when available.
+        net: an in-memory network (or wrapper) to use instead of loading ``net_path``.
+        **overrides: any parameter below (e.g. ``window_influence=0.4``).
+    """
+    params = TrackerParams()
+    params.debug = 0
+    params.visualization = False
+    params.use_gpu = use_gpu
+    params.device = device or default_device(use_gpu)
+    # Tracker geometry and decision (TransT / SLT-TransT configs).
+    params.template_area_factor = 2.0   # s_z: template crop, resized to exemplar_size
+    params.search_area_factor = 4.0     # s_x: search crop, resized to instance_size
+    params.exemplar_size = 128
+    params.instance_size = 256
+    params.window_influence = 0.49
+    params.min_box_size = 10.0
+    # Stochastic policy of the SLT rollout (unused by greedy evaluation, kept in one place).
+    params.temperature = 4.0
+    params.sig_eps = 0.01
+    params.net_path = str(net_path)
+    params.net = net if net is not None else NetWithBackbone(net_path=str(net_path), use_gpu=use_gpu,
+                                                             device=params.device)
+    for name, value in overrides.items():
+        setattr(params, name, value)
+    return params

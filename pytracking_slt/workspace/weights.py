@@ -1,0 +1,140 @@
+"""Find pretrained / trained network files (``transt.pth``, ``slt_transt.pth``, ...) on disk.
+
+Users of a pytracking workspace already keep their networks in the workspace's
+``network_path`` (``pytracking/evaluation/local.py``) or ``pretrained_networks``
+(``ltr/admin/local.py``); a parameter or train-settings file should find them there without a
+single path being edited. Search order (first existing file wins):
+
+1. ``name`` itself when it is an existing path (absolute, or relative to the cwd);
+2. the caller's ``extra_dirs`` (in order);
+3. the pytracking workspace in use: ``network_path`` (may be a list) and ``pretrained_networks``
+   read (read only) from its ``local.py`` files, then ``<workspace>/pytracking/networks``;
+4. our own resolved paths (:func:`ltr_slt.admin.environment.env_settings`): ``network_path``,
+   ``pretrained_networks``.
+
+Nothing found -> :class:`WeightsNotFoundError` listing every folder looked in (and why each was
+consulted) plus where the file can be downloaded.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Iterable, List, Optional, Sequence, Union
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["KNOWN_WEIGHTS", "SearchDir", "WeightsNotFoundError", "find_weights", "weight_search_dirs"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+# Where each well-known file comes from (shown in the error message; we never download).
+KNOWN_WEIGHTS = {
+    "transt.pth": "TransT-N4 baseline, README 'Models' of https://github.com/chenxin-dlut/TransT",
+    "slt_transt.pth": "SLT-TransT, README 'Models' of https://github.com/byminji/SLTtrack",
+    "trdimp.pth": "TrDiMP, README of https://github.com/594422814/TransformerTrack",
+    "slt_trdimp.pth": "SLT-TrDiMP, README 'Models' of https://github.com/byminji/SLTtrack",
+    "resnet50-19c8e357.pth": "https://download.pytorch.org/models/resnet50-19c8e357.pth",
+}
+
+
+class WeightsNotFoundError(FileNotFoundError):
+    """A network file was not found in any search folder (the message lists them)."""
+
+
+@dataclass(frozen=True)
+class SearchDir:
+    """One folder consulted and the reason it was consulted (e.g. 'workspace network_path')."""
+    path: str
+    origin: str
+
+
+def _as_list(value: object) -> List[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, (list, tuple)):
+        return [os.fspath(v) for v in value if v]
+    return [os.fspath(value)]  # type: ignore[arg-type]
+
+
+def _workspace_dirs() -> List[SearchDir]:
+    """network_path / pretrained_networks of the workspace in use (read-only local.py parsing)."""
+    try:
+        from ltr_slt.admin import environment as envmod
+    except ImportError:  # pragma: no cover - environment module is part of this package
+        return []
+    find = getattr(envmod, "find_pytracking_workspace", None)
+    values = getattr(envmod, "workspace_values", None)
+    if find is None or values is None:
+        return []
+    root = find()
+    if root is None:
+        return []
+    ltr_vals, pyt_vals, _errors = values(root)
+    lists = getattr(envmod, "workspace_path_lists", None)
+    network = (lists(root) if lists is not None else {}).get("network_path") or pyt_vals.get("network_path")
+    out = [SearchDir(p, f"workspace {root} pytracking/evaluation/local.py network_path")
+           for p in _as_list(network)]
+    out += [SearchDir(p, f"workspace {root} ltr/admin/local.py pretrained_networks")
+            for p in _as_list(ltr_vals.get("pretrained_networks"))]
+    out.append(SearchDir(os.path.join(str(root), "pytracking", "networks"),
+                         f"workspace {root} default network folder"))
+    return out
+
+
+def _our_dirs() -> List[SearchDir]:
+    try:
+        from ltr_slt.admin.environment import env_settings
+        env = env_settings()
+    except Exception as err:  # noqa: BLE001 - a broken config must not hide the real message
+        logger.warning("could not resolve SLT paths while looking for weights: %s", err)
+        return []
+    out = []
+    for field in ("network_path", "pretrained_networks"):
+        source = env.source_of(field) if hasattr(env, "source_of") else "env_settings"
+        out += [SearchDir(p, f"{field} ({source})") for p in _as_list(getattr(env, field, ""))]
+    return out
+
+
+def weight_search_dirs(extra_dirs: Iterable[PathLike] = ()) -> List[SearchDir]:
+    """Folders :func:`find_weights` consults, in order, without duplicates."""
+    candidates = [SearchDir(os.fspath(d), "given by the caller") for d in extra_dirs if d]
+    candidates += _workspace_dirs() + _our_dirs()
+    seen, out = set(), []
+    for cand in candidates:
+        key = os.path.normcase(os.path.abspath(os.path.expanduser(cand.path)))
+        if key not in seen:
+            seen.add(key)
+            out.append(SearchDir(os.path.expanduser(cand.path), cand.origin))
+    return out
+
+
+def find_weights(name: PathLike, extra_dirs: Sequence[PathLike] = (), *,
+                 download_hint: Optional[str] = None) -> str:
+    """Absolute path of the network file ``name`` (e.g. ``'transt.pth'``); see the module docstring.
+
+    Raises :class:`WeightsNotFoundError` naming every folder consulted and where to download from
+    (``download_hint`` overrides the built-in table :data:`KNOWN_WEIGHTS`).
+    """
+    name = os.fspath(name)
+    if not name:
+        raise ValueError("find_weights: empty file name")
+    expanded = os.path.expanduser(name)
+    if os.path.isfile(expanded):
+        return os.path.abspath(expanded)
+    if os.path.isabs(expanded):
+        raise WeightsNotFoundError(f"network file '{name}' does not exist")
+    dirs = weight_search_dirs(extra_dirs)
+    for cand in dirs:
+        path = os.path.join(cand.path, expanded)
+        if os.path.isfile(path):
+            logger.info("using %s (found via %s)", path, cand.origin)
+            return os.path.abspath(path)
+    hint = download_hint or KNOWN_WEIGHTS.get(os.path.basename(expanded))
+    looked = "\n".join(f"  - {c.path}  [{c.origin}]" for c in dirs) or "  (no folder configured)"
+    message = (f"network file '{name}' not found. Looked in:\n{looked}\n"
+               f"Put the file in one of these folders (or set network_path in the workspace's "
+               f"pytracking/evaluation/local.py, or the environment variable SLT_NETWORK_PATH).")
+    if hint:
+        message += f"\nDownload: {hint}"
+    raise WeightsNotFoundError(message)

@@ -1,0 +1,99 @@
+"""Loader for sequence-level training: ltr's ``LTRLoader`` attributes, clips kept as a list.
+
+Clips of one batch come from different videos (different resolutions and lengths), so the default
+collate keeps the batch as a plain Python list instead of stacking (as SLT's ``slt_collate`` does).
+Everything a worker needs (collate function, worker initialiser, dataset) is a module-level object,
+so the loader also works with the ``spawn`` start method.
+"""
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any, Callable, List, Optional, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["SLTLoader", "slt_collate", "WorkerSeeder"]
+
+
+def slt_collate(batch: Sequence[Any]) -> List[Any]:
+    """Keep the items (e.g. :class:`~ltr_slt.data.clip.Clip`) as a list: nothing is stacked."""
+    return list(batch)
+
+
+class WorkerSeeder:
+    """``worker_init_fn`` seeding ``random``, ``numpy`` and ``torch`` from ``(seed, worker_id)``.
+
+    Our samplers do not use global RNG state (each item owns an RNG derived from its index), so this
+    only protects user transforms that do. Picklable (a module-level class), hence spawn-safe.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = int(seed)
+
+    def __call__(self, worker_id: int) -> None:
+        state = np.random.SeedSequence([self.seed % (2 ** 63), int(worker_id), 0x10AD]).generate_state(2)
+        random.seed(int(state[0]))
+        np.random.seed(int(state[1]))
+        torch.manual_seed(int(state[0]) << 32 | int(state[1]))
+
+
+class SLTLoader(DataLoader):
+    """``torch.utils.data.DataLoader`` with ltr's ``LTRLoader`` signature and attributes.
+
+    Attributes ``name``, ``training``, ``epoch_interval`` (run every n-th epoch) and ``stack_dim``
+    (kept for ltr compatibility; the list collate does not stack). ``seed`` (default: the
+    dataset's ``seed`` when it has one, else 0) seeds the loader's generator and the default
+    :class:`WorkerSeeder`. :meth:`set_epoch` forwards to the dataset (e.g.
+    :class:`~ltr_slt.data.sampler.SequenceSampler`), which is re-sent to the workers at the start of
+    every epoch; ``persistent_workers=True`` would keep stale copies, so it is refused for such
+    datasets.
+    """
+
+    def __init__(self, name: str, dataset: Any, training: bool = True, batch_size: int = 1, shuffle: bool = False,
+                 sampler: Any = None, batch_sampler: Any = None, num_workers: int = 0, epoch_interval: int = 1,
+                 collate_fn: Optional[Callable] = None, stack_dim: int = 0, pin_memory: bool = False,
+                 drop_last: bool = False, timeout: float = 0, worker_init_fn: Optional[Callable] = None,
+                 seed: Optional[int] = None, **kwargs: Any) -> None:
+        if epoch_interval < 1:
+            raise ValueError(f"SLTLoader {name!r}: epoch_interval must be >= 1, got {epoch_interval}")
+        if kwargs.get("persistent_workers") and callable(getattr(dataset, "set_epoch", None)):
+            raise ValueError(f"SLTLoader {name!r}: persistent_workers=True would keep each worker's copy of the "
+                             "dataset at epoch 0 (set_epoch only reaches fresh workers); leave it False")
+        if seed is None:
+            seed = int(getattr(dataset, "seed", 0) or 0)
+        self.seed = int(seed)
+        if worker_init_fn is None and num_workers > 0:
+            worker_init_fn = WorkerSeeder(self.seed)
+        if "generator" not in kwargs and batch_sampler is None:
+            kwargs["generator"] = torch.Generator().manual_seed(self.seed % (2 ** 63))
+        if batch_sampler is not None:   # DataLoader forbids these together with a batch sampler
+            batch_size, shuffle, drop_last = 1, None, False
+        super().__init__(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler,
+                         batch_sampler=batch_sampler, num_workers=num_workers,
+                         collate_fn=collate_fn if collate_fn is not None else slt_collate,
+                         pin_memory=pin_memory, drop_last=drop_last, timeout=timeout,
+                         worker_init_fn=worker_init_fn, **kwargs)
+        self.name = name
+        self.training = training
+        self.epoch_interval = int(epoch_interval)
+        self.stack_dim = stack_dim
+
+    def set_epoch(self, epoch: int) -> None:
+        """New clips every epoch (forwarded to the dataset and to a sampler that supports it)."""
+        for obj in (self.dataset, self.sampler, self.batch_sampler):
+            if obj is not None and callable(getattr(obj, "set_epoch", None)):
+                obj.set_epoch(epoch)
+
+    def state_dict(self) -> dict:
+        state = getattr(self.dataset, "state_dict", None)
+        return state() if callable(state) else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        load = getattr(self.dataset, "load_state_dict", None)
+        if callable(load) and state:
+            load(state)

@@ -11,7 +11,7 @@ import logging
 import math
 import os
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 logger = logging.getLogger(__name__)
@@ -77,7 +77,9 @@ class RunningAverage:
         if window < 1:
             raise ValueError(f"running-average window must be >= 1, got {window}")
         self.window = int(window)
-        self.values: deque = deque(maxlen=self.window)
+        # A plain list, not a deque: checkpoints pickle the stats, and torch's weights_only
+        # unpickler (torch >= 2.6) refuses deques.
+        self.values: List[float] = []
         self.val = 0.0
         self.history: List[float] = []
         self.has_new_data = False
@@ -89,6 +91,8 @@ class RunningAverage:
     def update(self, val: float, n: int = 1) -> None:  # n unused: one value per iteration
         self.val = val
         self.values.append(float(val))
+        if len(self.values) > self.window:
+            del self.values[0]
 
     def new_epoch(self) -> None:
         self.has_new_data = bool(self.values)

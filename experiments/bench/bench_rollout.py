@@ -1,0 +1,302 @@
+"""Rollout efficiency of SLT exploration: our batched device rollout vs an official-style loop.
+
+    python experiments/bench/bench_rollout.py                     # defaults sized for the device
+    python experiments/bench/bench_rollout.py --num-seq 8 --num-frames 24 --device cuda
+
+Efficiency = (time of the network forward passes alone) / (time of the whole rollout), for
+
+* ``ours``: :func:`ltr_slt.slt.rollout.rollout` (frames uploaded once as uint8, all 2N crops in
+  one device op, template encoded once per clip, policy/decoding on the device);
+* ``official-style``: what the official SLT code does per frame: crop every copy one by one on the
+  CPU (numpy padding + ``cv2.resize``), normalise, move each crop to the device, one batched
+  forward, then decode with numpy on the CPU (the template is also encoded once here, so the
+  comparison isolates the cropping / transfer overhead).
+
+"Network alone" runs the same forward passes (template encoding + one batched search forward per
+frame) on ready-made device tensors. Peak memory of the explore and learn phases is reported:
+``torch.cuda.max_memory_allocated`` on CUDA, the peak resident-set growth (sampled from
+/proc/self/statm) on CPU. Random weights and random frames: only time and memory are measured.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, List, Tuple
+
+import cv2
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+
+from ltr_slt.data.clip import Clip  # noqa: E402
+from ltr_slt.data.crop import normalize_crops  # noqa: E402
+from ltr_slt.slt.reward import broadcast_advantages, compute_rewards  # noqa: E402
+from ltr_slt.slt.rollout import rollout  # noqa: E402
+
+
+# ---------------------------------------------------------------------------------------------- data
+def make_clips(num_seq: int, num_frames: int, width: int, height: int, seed: int = 0) -> List[Clip]:
+    """Random-texture frames with a drifting bright box (content does not matter for timing)."""
+    rng = np.random.default_rng(seed)
+    clips = []
+    for _ in range(num_seq):
+        box = np.array([width * 0.4, height * 0.4, width * 0.12, height * 0.15], dtype=np.float32)
+        imgs, boxes = [], []
+        for _ in range(num_frames + 1):
+            img = rng.integers(0, 120, size=(height, width, 3), dtype=np.uint8)
+            x, y, w, h = box.astype(int)
+            img[y:y + h, x:x + w] = 220
+            imgs.append(img)
+            boxes.append(box.copy())
+            box[:2] = np.clip(box[:2] + rng.normal(0, 4, 2), 0, [width - box[2], height - box[3]])
+        clips.append(Clip(template_images=[imgs[0]], template_boxes=np.stack(boxes[:1]), search_images=imgs[1:],
+                          search_boxes=np.stack(boxes[1:]), search_visible=np.ones(num_frames, bool)))
+    return clips
+
+
+# ------------------------------------------------------------------------------ measurement helpers
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn: Callable[[], Any], device: torch.device) -> Tuple[float, Any]:
+    sync(device)
+    t0 = time.perf_counter()
+    out = fn()
+    sync(device)
+    return time.perf_counter() - t0, out
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@contextmanager
+def peak_memory(device: torch.device, result: Dict[str, float]):
+    """Peak memory (MiB) of the block: CUDA allocator peak, or sampled RSS growth on CPU."""
+    if device.type == "cuda":
+        sync(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+        yield
+        sync(device)
+        result["peak_mib"] = torch.cuda.max_memory_allocated(device) / 2 ** 20
+        result["peak_growth_mib"] = (torch.cuda.max_memory_allocated(device) - base) / 2 ** 20
+        return
+    if not os.path.exists("/proc/self/statm"):
+        yield
+        result["peak_growth_mib"] = float("nan")
+        return
+    base = _rss_bytes()
+    peak = [base]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], _rss_bytes())
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        peak[0] = max(peak[0], _rss_bytes())
+        result["peak_growth_mib"] = (peak[0] - base) / 2 ** 20
+        result["peak_mib"] = peak[0] / 2 ** 20
+
+
+# ------------------------------------------------------------------- official-style per-copy rollout
+def get_subwindow(im: np.ndarray, pos: Tuple[float, float], out_sz: int, crop_sz: float,
+                  avg: np.ndarray) -> np.ndarray:
+    """SiamRPN/TransT ``get_subwindow``: numpy pad with the channel mean, slice, cv2.resize."""
+    sz = crop_sz
+    h, w, _ = im.shape
+    c = (sz + 1) / 2
+    xmin = math.floor(pos[0] - c + 0.5)
+    xmax = xmin + sz - 1
+    ymin = math.floor(pos[1] - c + 0.5)
+    ymax = ymin + sz - 1
+    left, top = int(max(0, -xmin)), int(max(0, -ymin))
+    right, bottom = int(max(0, xmax - w + 1)), int(max(0, ymax - h + 1))
+    xmin, xmax, ymin, ymax = int(xmin + left), int(xmax + left), int(ymin + top), int(ymax + top)
+    if any((left, top, right, bottom)):
+        te = np.zeros((h + top + bottom, w + left + right, 3), np.uint8)
+        te[top:top + h, left:left + w] = im
+        te[:top, left:left + w] = avg
+        te[h + top:, left:left + w] = avg
+        te[:, :left] = avg
+        te[:, w + left:] = avg
+        patch = te[ymin:ymax + 1, xmin:xmax + 1]
+    else:
+        patch = im[ymin:ymax + 1, xmin:xmax + 1]
+    if int(sz) != out_sz:
+        patch = cv2.resize(patch, (out_sz, out_sz))
+    return patch
+
+
+def _to_device(patch: np.ndarray, device: torch.device) -> torch.Tensor:
+    t = torch.from_numpy(patch).permute(2, 0, 1)[None].float()  # [1, 3, S, S], like the official code
+    return t.to(device)
+
+
+def official_style_rollout(net: torch.nn.Module, policy: Any, clips: List[Clip], device: torch.device) -> None:
+    """2N copies (greedy + sampled), CPU crops one by one, per-crop upload, numpy state and decoding."""
+    n = len(clips)
+    t_max = max(c.num_frames for c in clips)
+    ts, ss = net.template_size, net.search_size
+    with torch.inference_mode():
+        z = []
+        avgs, centers, sizes = [], [], []
+        for c in clips + clips:
+            img, (x, y, w, h) = c.template_images[0], c.template_boxes[0]
+            avg = np.mean(img, axis=(0, 1)).astype(np.uint8)
+            s_z = math.ceil(math.sqrt((w + (w + h) / 2) * (h + (w + h) / 2)))
+            z.append(_to_device(get_subwindow(img, (x + w / 2, y + h / 2), ts, s_z, avg), device))
+            gx, gy, gw, gh = c.search_boxes[0]
+            avgs.append(avg)
+            centers.append(np.array([gx + gw / 2, gy + gh / 2]))
+            sizes.append(np.array([gw, gh]))
+        tf = net.encode_template(normalize_crops(torch.cat(z[:n]))).repeat(2)
+        for t in range(1, t_max):
+            crops, sides = [], []
+            for k, c in enumerate(clips + clips):
+                img = c.search_images[min(t, c.num_frames - 1)]
+                w, h = sizes[k]
+                s_x = math.ceil(math.sqrt((w + 1.5 * (w + h)) * (h + 1.5 * (w + h))))
+                crops.append(_to_device(get_subwindow(img, tuple(centers[k]), ss, s_x, avgs[k]), device))
+                sides.append(s_x)
+            out = net.track_from(tf, normalize_crops(torch.cat(crops)))
+            logits = policy.logits(out)
+            actions = torch.cat([policy.greedy(logits[:n]), policy.sample(logits[n:])]).cpu().numpy()
+            boxes = out["pred_boxes"].cpu().numpy()
+            for k, c in enumerate(clips + clips):
+                img = c.search_images[min(t, c.num_frames - 1)]
+                hh, ww = img.shape[:2]
+                b = boxes[k, actions[k]] * sides[k]
+                cx = np.clip(b[0] + centers[k][0] - sides[k] / 2, 0, ww)
+                cy = np.clip(b[1] + centers[k][1] - sides[k] / 2, 0, hh)
+                centers[k] = np.array([cx, cy])
+                sizes[k] = np.array([np.clip(b[2], 10, ww), np.clip(b[3], 10, hh)])
+
+
+def network_only(net: torch.nn.Module, clips: List[Clip], device: torch.device) -> Callable[[], None]:
+    """The same forward passes on ready-made device tensors (nothing else)."""
+    n = len(clips)
+    t_max = max(c.num_frames for c in clips)
+    gen = torch.Generator(device="cpu").manual_seed(0)
+    z = normalize_crops(torch.randint(0, 255, (n, 3, net.template_size, net.template_size), generator=gen,
+                                      dtype=torch.uint8).to(device))
+    x = normalize_crops(torch.randint(0, 255, (2 * n, 3, net.search_size, net.search_size), generator=gen,
+                                      dtype=torch.uint8).to(device))
+    sync(device)
+
+    def run() -> None:
+        with torch.inference_mode():
+            tf = net.encode_template(z).repeat(2)
+            for _ in range(1, t_max):
+                net.track_from(tf, x)
+
+    return run
+
+
+# -------------------------------------------------------------------------------------------- main
+def build(args: argparse.Namespace, device: torch.device):
+    from ltr_slt.models.tracking.transt import transt_resnet50, transt_tiny
+    from ltr_slt.train_settings.slt._common import SLT_TRANST_DEFAULTS, build_tracker_and_actor
+    import types
+
+    torch.manual_seed(0)
+    net = (transt_tiny() if args.tiny else transt_resnet50(None)).to(device).eval()
+    settings = types.SimpleNamespace(**SLT_TRANST_DEFAULTS)
+    tracker, actor = build_tracker_and_actor(net, settings, device)
+    return net, tracker, actor
+
+
+def main(argv: List[str] | None = None) -> int:
+    cuda = torch.cuda.is_available()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cuda" if cuda else "cpu")
+    parser.add_argument("--num-seq", type=int, default=None, help="clips per iteration (GPU default 8, CPU 2)")
+    parser.add_argument("--num-frames", type=int, default=None, help="frames per clip (GPU default 24, CPU 4)")
+    parser.add_argument("--num-seq-backward", type=int, default=2)
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=480)
+    parser.add_argument("--repeats", type=int, default=None, help="timed repetitions, best kept (GPU default 3, CPU 2)")
+    parser.add_argument("--tiny", action="store_true", help="tiny TransT instead of TransT-R50")
+    parser.add_argument("--skip-learn", action="store_true")
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    on_gpu = device.type == "cuda"
+    args.num_seq = args.num_seq or (8 if on_gpu else 2)
+    args.num_frames = args.num_frames or (24 if on_gpu else 4)
+    args.repeats = args.repeats or (3 if on_gpu else 2)
+    if on_gpu:
+        torch.backends.cudnn.benchmark = True
+
+    net, tracker, actor = build(args, device)
+    clips = make_clips(args.num_seq, args.num_frames, args.width, args.height)
+    print(f"config: {'tiny TransT' if args.tiny else 'TransT-R50'} on {device} "
+          f"({torch.cuda.get_device_name(device) if on_gpu else f'{torch.get_num_threads()} CPU threads'}), "
+          f"{args.num_seq} clips x {args.num_frames} frames ({args.num_frames - 1} tracked, rollout batch "
+          f"{2 * args.num_seq}), frames {args.width}x{args.height}, {args.repeats} timed repeat(s) after a warm-up")
+
+    rollout(tracker, clips[:1], device)  # warm-up (cudnn autotune, allocator, lazy inits)
+    net_fn = network_only(net, clips, device)
+    net_fn()
+
+    def best(fn: Callable[[], Any]) -> float:
+        return min(timed(fn, device)[0] for _ in range(args.repeats))
+
+    t_net = best(net_fn)
+    explore_mem: Dict[str, float] = {}
+    with peak_memory(device, explore_mem):
+        t_ours, traj = timed(lambda: rollout(tracker, clips, device), device)
+    if args.repeats > 1:
+        t_ours = min(t_ours, best(lambda: rollout(tracker, clips, device)))
+    t_official = best(lambda: official_style_rollout(net, tracker.policy, clips, device))
+
+    frames = 2 * args.num_seq * (args.num_frames - 1)
+    print(f"\n{'rollout':<16}{'time [s]':>10}{'frames/s':>10}{'efficiency':>12}")
+    print(f"{'network only':<16}{t_net:>10.3f}{frames / t_net:>10.1f}{1.0:>12.3f}")
+    print(f"{'ours':<16}{t_ours:>10.3f}{frames / t_ours:>10.1f}{t_net / t_ours:>12.3f}")
+    print(f"{'official-style':<16}{t_official:>10.3f}{frames / t_official:>10.1f}{t_net / t_official:>12.3f}")
+    print(f"speed-up of ours over the official-style loop: {t_official / t_ours:.2f}x")
+    print(f"explore peak memory: {explore_mem.get('peak_growth_mib', float('nan')):.1f} MiB above the start "
+          f"({'CUDA allocator' if on_gpu else 'process RSS'})")
+
+    if not args.skip_learn:
+        from ltr_slt.trainers.slt_trainer import chunk_indices
+        rew = compute_rewards(traj)
+        adv = broadcast_advantages(rew.reward, traj.frame_mask)
+        learn_mem: Dict[str, float] = {}
+
+        def learn() -> None:
+            norm = actor.normaliser(traj)
+            net.zero_grad(set_to_none=True)
+            for idx in chunk_indices(traj.num_clips, args.num_seq_backward):
+                loss, _ = actor.learn(traj.chunk(idx), adv[:, idx], norm)
+                loss.backward()
+
+        with peak_memory(device, learn_mem):
+            t_learn, _ = timed(learn, device)
+        print(f"learn ({args.num_seq_backward} clips per chunk): {t_learn:.3f} s, peak memory "
+              f"{learn_mem.get('peak_growth_mib', float('nan')):.1f} MiB above the start")
+        if on_gpu:
+            print(f"absolute CUDA peaks: explore {explore_mem['peak_mib']:.0f} MiB, "
+                  f"learn {learn_mem['peak_mib']:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

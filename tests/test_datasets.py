@@ -18,15 +18,14 @@ from ltr_slt.dataset import (AnnotationError, DatasetRootError, FolderDataset, G
 from ltr_slt.dataset import base_video_dataset as bvd
 from ltr_slt.dataset.base_video_dataset import read_box_file, read_flag_file
 
+from helpers import isolate_slt_env
+
 H, W = 12, 16
 
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.startswith("SLT_") and key != "SLT_CONFIG":
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("SLT_CONFIG", str(tmp_path / "no_config.json"))
+    isolate_slt_env(monkeypatch, tmp_path)
     monkeypatch.setenv("SLT_PYTRACKING_WORKSPACE", "none")
     monkeypatch.setenv("SLT_IMAGE_BACKEND", "opencv")
     monkeypatch.setattr(bvd, "_file_warnings", 0)      # per-file warnings are rate limited per process

@@ -12,13 +12,12 @@ import pytest
 from ltr_slt.admin import environment as envmod
 from ltr_slt.admin.environment import PATH_FIELDS, describe, env_settings, find_pytracking_workspace
 
+from helpers import isolate_slt_env
+
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.startswith("SLT_") and key != "SLT_CONFIG":
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("SLT_CONFIG", str(tmp_path / "no_config.json"))
+    isolate_slt_env(monkeypatch, tmp_path)
     outside = tmp_path / "outside"
     outside.mkdir()
     monkeypatch.chdir(outside)

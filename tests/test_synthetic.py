@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
 
 import cv2
 import numpy as np
@@ -178,14 +177,10 @@ def test_got10k_layout_and_reader_round_trip(tmp_path):
     assert not os.path.exists(os.path.join(test_folder, "absence.label"))
 
 
-def test_cli_builds_tiny_set_fast(tmp_path, capsys):
-    generate_sequence(0, TINY, seed=0)   # warm the photo cache (as a long run would be)
-    start = time.perf_counter()
+def test_cli_builds_tiny_set(tmp_path, capsys):
     rc = main(["--out", str(tmp_path / "cli"), "--layout", "lasot", "--num-seq", "4", "--seed", "9",
                "--num-frames", "30", "--size", "160x120", "--num-distractors", "1", "--occlusion-prob", "0.5"])
-    elapsed = time.perf_counter() - start
     assert rc == 0 and "wrote 4 lasot sequences" in capsys.readouterr().out
-    assert elapsed < 5.0, f"tiny set took {elapsed:.1f}s"   # ~0.3 s on one core; generous for shared CI
     classes = [c for c in os.listdir(tmp_path / "cli") if os.path.isdir(tmp_path / "cli" / c)]
     assert sum(len(os.listdir(tmp_path / "cli" / c)) for c in classes) == 4
 

@@ -472,6 +472,23 @@ def test_find_weights_looks_in_the_workspace_first(ws, monkeypatch, tmp_path):
         weights.find_weights(str(tmp_path / "nope.pth"))
 
 
+def test_resolve_weights_searches_the_settings_folders_first_and_takes_folders_when_asked(ws, monkeypatch, tmp_path):
+    from types import SimpleNamespace
+    monkeypatch.setenv("SLT_PYTRACKING_WORKSPACE", str(ws.root))
+    ws.network_path.mkdir()
+    (ws.network_path / "transt.pth").write_bytes(b"workspace")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "transt.pth").write_bytes(b"mine")
+    settings = SimpleNamespace(pretrained_dir=str(mine), env=SimpleNamespace(pretrained_networks="", network_path=""))
+    assert weights.settings_weight_dirs(settings) == [str(mine)]
+    assert weights.resolve_weights("transt.pth", settings) == str(mine / "transt.pth")
+    assert weights.resolve_weights("transt.pth") == str(ws.network_path / "transt.pth")
+    with pytest.raises(weights.WeightsNotFoundError):
+        weights.resolve_weights(str(mine))                    # a folder is not a weight file ...
+    assert weights.resolve_weights(str(mine), allow_dir=True) == str(mine)  # ... unless a checkpoint folder is fine
+
+
 # ----------------------------------------------------------------------------------------------
 # end to end through the workspace's own entry points (subprocesses)
 # ----------------------------------------------------------------------------------------------

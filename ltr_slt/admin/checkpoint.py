@@ -17,11 +17,12 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
+
+from ltr_slt.admin.fileio import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -117,38 +118,11 @@ def resolve_checkpoint(checkpoint: Union[None, int, PathLike], directory: Option
     return path
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(str(directory), os.O_RDONLY)
-    except OSError:
-        return  # e.g. Windows: directories cannot be opened
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def atomic_torch_save(obj: Any, path: PathLike) -> Path:
     """``torch.save`` to a temp file next to ``path``, fsync, then ``os.replace`` onto ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(path.parent)
-    return path
+    return atomic_write(path, lambda handle: torch.save(obj, handle))
 
 
 def read_checkpoint(path: PathLike, map_location: Any = "cpu") -> Dict[str, Any]:

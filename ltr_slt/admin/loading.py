@@ -136,24 +136,24 @@ def _sanitize(obj: Any, depth: int = 0) -> Any:
     return obj
 
 
-def _stub_class(full_name: str) -> type:
+def _make_stub(cache: Dict[str, type], base: type, full_name: str) -> type:
     """One stub class per foreign global, named like the original (needed by the allowlist)."""
-    if full_name not in _STUBS:
+    if full_name not in cache:
         module, _, name = full_name.rpartition(".")
-        _STUBS[full_name] = type(name, (StubObject,), {"__module__": module, "__qualname__": name,
-                                                      "_stub_name": full_name})
-    return _STUBS[full_name]
+        cache[full_name] = type(name, (base,), {"__module__": module, "__qualname__": name,
+                                                "_stub_name": full_name})
+    return cache[full_name]
 
 
 _DICT_STUBS: Dict[str, type] = {}
 
 
+def _stub_class(full_name: str) -> type:
+    return _make_stub(_STUBS, StubObject, full_name)
+
+
 def _dict_stub_class(full_name: str) -> type:
-    if full_name not in _DICT_STUBS:
-        module, _, name = full_name.rpartition(".")
-        _DICT_STUBS[full_name] = type(name, (_StubDict,), {"__module__": module, "__qualname__": name,
-                                                           "_stub_name": full_name})
-    return _DICT_STUBS[full_name]
+    return _make_stub(_DICT_STUBS, _StubDict, full_name)
 
 
 # -- trusted fallback: restricted unpickler -------------------------------------------------------

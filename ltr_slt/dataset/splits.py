@@ -21,6 +21,8 @@ from __future__ import annotations
 import os
 from typing import Dict, List, Optional, Sequence, Union
 
+from ltr_slt.admin.fileio import read_list_file
+
 # ltr/data_specs file names as ltr's dataset classes use them (split name -> file).
 SPLIT_FILES: Dict[str, Dict[str, str]] = {
     "lasot": {
@@ -45,15 +47,8 @@ class SplitError(ValueError):
     """A split could not be resolved; the message says what was tried."""
 
 
-def read_split_file(path: str) -> List[str]:
-    """Entries of a split file (stripped; blank lines and ``#`` comments skipped)."""
-    entries: List[str] = []
-    with open(path, "r", encoding="utf-8-sig") as f:
-        for line in f:
-            line = line.split("#", 1)[0].strip()
-            if line:
-                entries.append(line.split(",")[0].strip())
-    return entries
+# Entries of a split file (stripped; blank lines and ``#`` comments skipped; first comma field).
+read_split_file = read_list_file
 
 
 def data_specs_dir() -> Optional[str]:

@@ -19,11 +19,12 @@ import hashlib
 import logging
 import os
 import pickle
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence as Seq, Tuple
 
 import numpy as np
+
+from ltr_slt.admin.fileio import atomic_write
 
 from pytracking_slt.evaluation.data import Sequence
 from pytracking_slt.evaluation.results_io import load_boxes, load_vector, result_paths
@@ -88,10 +89,8 @@ class StatsCache:
             return
         folder = os.path.dirname(self.path) or "."
         os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump({"version": CACHE_VERSION, "entries": self.entries}, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, self.path)
+        payload = {"version": CACHE_VERSION, "entries": self.entries}
+        atomic_write(self.path, lambda f: pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL))
         self.dirty = False
 
 

@@ -19,6 +19,8 @@ from typing import Dict, List, Optional, Sequence as Seq
 
 import numpy as np
 
+from ltr_slt.admin.fileio import atomic_write
+
 from pytracking_slt.evaluation.results_io import load_boxes, load_vector, result_paths, results_dir_for
 
 GOT10K_TEST_NAMES = ["GOT-10k_Test_{:06d}".format(i) for i in range(1, 181)]
@@ -39,13 +41,14 @@ def _fmt(values: np.ndarray, fmt: str) -> str:
 
 
 def _zip_folder(folder: str, zip_path: str) -> str:
-    tmp = zip_path + ".tmp"
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for base, _, files in os.walk(folder):
-            for f in sorted(files):
-                full = os.path.join(base, f)
-                zf.write(full, os.path.relpath(full, folder))
-    os.replace(tmp, zip_path)
+    def write(handle) -> None:
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for base, _, files in os.walk(folder):
+                for f in sorted(files):
+                    full = os.path.join(base, f)
+                    zf.write(full, os.path.relpath(full, folder))
+
+    atomic_write(zip_path, write)
     return zip_path
 
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 import io
 import os
 import re
-import tempfile
 from typing import Dict, Optional, Sequence
 
 import numpy as np
+
+from ltr_slt.admin.fileio import atomic_write_text
 
 _SPLIT = re.compile(r"[\t, ]+")
 
@@ -77,17 +78,8 @@ def load_vector(path: str) -> np.ndarray:
 
 
 def _atomic_write(path: str, text: str) -> None:
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    atomic_write_text(path, text)
 
 
 def format_boxes(boxes: np.ndarray) -> str:

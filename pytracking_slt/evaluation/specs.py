@@ -22,6 +22,8 @@ import logging
 import os
 from typing import Any, Dict, List, Optional
 
+from ltr_slt.admin.fileio import read_list_file
+
 logger = logging.getLogger(__name__)
 
 
@@ -29,15 +31,8 @@ class SpecError(ValueError):
     """A sequence list / table could not be found or parsed; the message lists what was tried."""
 
 
-def read_name_list(path: str) -> List[str]:
-    """One sequence name per line (blank lines and ``#`` comments ignored; first comma field)."""
-    names = []
-    with open(path, "r", encoding="utf-8-sig") as f:
-        for line in f:
-            line = line.split("#", 1)[0].strip()
-            if line:
-                names.append(line.split(",")[0].strip())
-    return names
+# One sequence name per line (blank lines and ``#`` comments ignored; first comma field).
+read_name_list = read_list_file
 
 
 def workspace_dataset_file(filename: str) -> Optional[str]:

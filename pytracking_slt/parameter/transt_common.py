@@ -1,12 +1,16 @@
 """Shared body of the TransT / SLT-TransT parameter files (they differ only in the weight file)."""
 from __future__ import annotations
 
+import os
 from typing import Any, Optional
 
 from pytracking_slt.parameter.params import TrackerParams
 from pytracking_slt.tracker.base.net_wrappers import NetWithBackbone, default_device
 
-__all__ = ["transt_parameters"]
+__all__ = ["TINY_NET_ENV_VAR", "transt_parameters", "tiny_transt_parameters"]
+
+# Where the tiny parameter files find their checkpoint when no ``net_path`` is given.
+TINY_NET_ENV_VAR = "SLT_TINY_NET"
 
 
 def transt_parameters(net_path: str, device: Optional[str] = None, use_gpu: bool = True, net: Any = None,
@@ -41,3 +45,18 @@ def transt_parameters(net_path: str, device: Optional[str] = None, use_gpu: bool
     for name, value in overrides.items():
         setattr(params, name, value)
     return params
+
+
+def tiny_transt_parameters(param_name: str, net_path: Optional[str] = None, device: Optional[str] = None,
+                           **overrides: Any) -> TrackerParams:
+    """Parameters of a tiny-network file (``transt_tiny`` / ``slt_transt_tiny``): CPU unless told otherwise.
+
+    The checkpoint comes from ``net_path`` or ``$SLT_TINY_NET`` (file or checkpoint folder); an
+    in-memory ``net=`` override needs neither. ``param_name`` names the caller in the error.
+    """
+    path = net_path or os.environ.get(TINY_NET_ENV_VAR, "")
+    if not path and "net" not in overrides:
+        raise FileNotFoundError(f"{param_name}: no checkpoint given; pass net_path=... or set ${TINY_NET_ENV_VAR} "
+                                "to a tiny TransT checkpoint file or folder")
+    return transt_parameters(path or "<in-memory>", device=device or os.environ.get("SLT_DEVICE") or "cpu",
+                             use_gpu=False, **overrides)

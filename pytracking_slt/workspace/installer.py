@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Set, Union
 
+from ltr_slt.admin.fileio import atomic_write_text
 from pytracking_slt.workspace import layout, shims
 
 logger = logging.getLogger(__name__)
@@ -124,18 +123,6 @@ def _inside(root: Path, path: Path) -> bool:
         return False
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _load_manifest(root: Path) -> Dict[str, object]:
     path = root / MANIFEST_NAME
     if not path.exists():
@@ -162,7 +149,7 @@ def _save_manifest(root: Path, files: Iterable[str], created_dirs: Iterable[str]
     text = json.dumps(data, indent=2, sort_keys=True) + "\n"
     path = root / MANIFEST_NAME
     if _read_text(path) != text:
-        _atomic_write(path, text)
+        atomic_write_text(path, text, newline="\n")
 
 
 def _scan_marked_files(root: Path) -> Set[str]:
@@ -289,7 +276,7 @@ def install(path: Union[str, Path], dry_run: bool = False, plan: Optional[shims.
             for folder in reversed(missing_dirs):
                 folder.mkdir()
                 created_dirs.add(folder.relative_to(root).as_posix())
-            _atomic_write(target, shim.content)
+            atomic_write_text(target, shim.content, newline="\n")
         report.add(shim.relpath, CREATED if state == MISSING else UPDATED)
         ours.add(shim.relpath)
 

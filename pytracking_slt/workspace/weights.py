@@ -20,11 +20,12 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence, Union
+from typing import Any, Iterable, List, Optional, Sequence, Union
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["KNOWN_WEIGHTS", "SearchDir", "WeightsNotFoundError", "find_weights", "weight_search_dirs"]
+__all__ = ["KNOWN_WEIGHTS", "SearchDir", "WeightsNotFoundError", "find_weights", "resolve_weights",
+           "settings_weight_dirs", "weight_search_dirs"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -138,3 +139,28 @@ def find_weights(name: PathLike, extra_dirs: Sequence[PathLike] = (), *,
     if hint:
         message += f"\nDownload: {hint}"
     raise WeightsNotFoundError(message)
+
+
+def settings_weight_dirs(settings: Any) -> List[str]:
+    """Folders a train-settings object names, searched first: ``settings.pretrained_dir``, then its
+    ``env.pretrained_networks`` and ``env.network_path`` (the run's own env may differ from ours)."""
+    env = getattr(settings, "env", None)
+    dirs = [getattr(settings, "pretrained_dir", None), getattr(env, "pretrained_networks", None),
+            getattr(env, "network_path", None)]
+    return [d for d in dirs if d]
+
+
+def resolve_weights(name: PathLike, settings: Any = None, *, allow_dir: bool = False) -> str:
+    """The one way parameter and train-settings files turn a weight name into a path.
+
+    ``name`` is a path or a bare file name looked up by :func:`find_weights`, first in the folders
+    ``settings`` names (:func:`settings_weight_dirs`). ``allow_dir=True`` also accepts an existing
+    checkpoint folder (trackers load the newest ``*.pth.tar`` in it). Missing ->
+    :class:`WeightsNotFoundError` listing every folder consulted.
+    """
+    if allow_dir:
+        expanded = os.path.expanduser(os.fspath(name))
+        if os.path.isdir(expanded):
+            return os.path.abspath(expanded)
+    extra = settings_weight_dirs(settings) if settings is not None else []
+    return find_weights(name, extra_dirs=extra)

@@ -137,17 +137,13 @@ def build_loader(datasets: Sequence[Any], settings: Any) -> Any:
 def resolve_pretrained(settings: Any) -> str:
     """Path of the FLT starting checkpoint (``settings.pretrained_net``: a path or a file name).
 
-    A bare file name is looked up by :func:`pytracking_slt.workspace.weights.find_weights`
-    (``settings.pretrained_dir``, the pytracking workspace, ``env.pretrained_networks``,
-    ``env.network_path``); its error lists every folder it tried and where to download.
+    A bare file name is looked up by :func:`pytracking_slt.workspace.weights.resolve_weights`
+    (``settings.pretrained_dir``, ``env.pretrained_networks``, ``env.network_path``, the pytracking
+    workspace); its error lists every folder it tried and where to download.
     """
-    from pytracking_slt.workspace.weights import find_weights
+    from pytracking_slt.workspace.weights import resolve_weights
 
-    name = str(settings.pretrained_net)
-    env = getattr(settings, "env", None)
-    extra = [getattr(settings, "pretrained_dir", None), getattr(env, "pretrained_networks", None),
-             getattr(env, "network_path", None)]
-    return find_weights(name, extra_dirs=[d for d in extra if d])
+    return resolve_weights(str(settings.pretrained_net), settings)
 
 
 def train_slt_transt(settings: Any, net: torch.nn.Module, datasets: Sequence[Any]) -> Any:

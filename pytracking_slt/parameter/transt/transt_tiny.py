@@ -6,19 +6,12 @@ folder). Runs on the CPU unless ``device`` / ``$SLT_DEVICE`` says otherwise.
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Optional
 
 from pytracking_slt.parameter.params import TrackerParams
-from pytracking_slt.parameter.transt_common import transt_parameters
-
-ENV_VAR = "SLT_TINY_NET"
+from pytracking_slt.parameter.transt_common import TINY_NET_ENV_VAR as ENV_VAR  # noqa: F401 (public name)
+from pytracking_slt.parameter.transt_common import tiny_transt_parameters
 
 
 def parameters(net_path: Optional[str] = None, device: Optional[str] = None, **overrides: Any) -> TrackerParams:
-    path = net_path or os.environ.get(ENV_VAR, "")
-    if not path and "net" not in overrides:
-        raise FileNotFoundError(f"transt_tiny: no checkpoint given; pass net_path=... or set ${ENV_VAR} "
-                                "to a tiny TransT checkpoint file or folder")
-    return transt_parameters(path or "<in-memory>", device=device or os.environ.get("SLT_DEVICE") or "cpu",
-                             use_gpu=False, **overrides)
+    return tiny_transt_parameters("transt_tiny", net_path, device, **overrides)

@@ -26,44 +26,17 @@ def default_device(use_gpu: bool = True) -> str:
     return "cuda" if use_gpu and torch.cuda.is_available() else "cpu"
 
 
-def _env_dirs() -> list:
-    """(folder, origin) pairs from our environment: network_path (may be a list), pretrained_networks."""
-    from ltr_slt.admin.environment import env_settings  # lazy: reads config files
-    env = env_settings()
-    out = []
-    for field in ("network_path", "pretrained_networks"):
-        value = getattr(env, field, "") or ""
-        for d in (value if isinstance(value, (list, tuple)) else [value]):
-            if d:
-                out.append((str(d), f"env_settings().{field}"))
-    return out
-
-
 def resolve_network_path(net_path: str) -> str:
     """Existing file or checkpoint folder for ``net_path``.
 
     An existing (absolute or cwd-relative) path is used as is; a bare name such as ``'transt.pth'``
     is looked up in the pytracking workspace / ``network_path`` / ``pretrained_networks`` folders
-    (:func:`pytracking_slt.workspace.weights.find_weights`). Missing -> ``FileNotFoundError`` listing
-    every folder consulted.
+    (:func:`pytracking_slt.workspace.weights.resolve_weights`). Missing -> ``FileNotFoundError``
+    listing every folder consulted.
     """
-    path = os.path.expanduser(os.fspath(net_path))
-    if os.path.exists(path):
-        return os.path.abspath(path)
-    if os.path.isabs(path):
-        raise FileNotFoundError(f"network file '{net_path}' does not exist")
-    try:
-        from pytracking_slt.workspace.weights import find_weights
-    except ImportError:  # workspace tools absent: search our own environment folders
-        dirs = _env_dirs()
-        for d, _ in dirs:
-            cand = os.path.join(d, path)
-            if os.path.exists(cand):
-                return os.path.abspath(cand)
-        looked = "\n".join(f"  - {d}  [{origin}]" for d, origin in dirs) or "  (no folder configured)"
-        raise FileNotFoundError(f"network file '{net_path}' not found. Looked in:\n{looked}\n"
-                                "Set SLT_NETWORK_PATH (or network_path in the config file).") from None
-    return find_weights(path)
+    from pytracking_slt.workspace.weights import resolve_weights  # lazy: reads config files
+
+    return resolve_weights(net_path, allow_dir=True)
 
 
 class NetWrapper:

@@ -277,8 +277,13 @@ def test_fail_safe_resumes_a_bounded_number_of_times(tmp_path, caplog):
 def test_bad_amp_setting_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="settings.amp"):
         make_trainer(tmp_path, amp="int8")
-    t = make_trainer(tmp_path, amp="bf16")  # CPU: disabled with a warning, autocast is a no-op
+    t = make_trainer(tmp_path, amp="fp16")  # CPU: fp16 needs CUDA -> disabled with a warning, no scaler
     assert t.amp_dtype is None and t.scaler is None
+    t = make_trainer(tmp_path, amp="bf16")  # CPU bf16 autocast exists: enabled, no scaler
+    assert t.amp_dtype == torch.bfloat16 and t.scaler is None
+    with t.autocast():
+        y = torch.nn.Linear(4, 4)(torch.randn(2, 4))
+    assert y.dtype == torch.bfloat16
     with t.autocast():
         pass
 

@@ -71,6 +71,19 @@ def test_one_iteration_updates_weights_and_logs_official_stats(tmp_path):
     assert not trainer.net.training  # SLT learns in eval mode
 
 
+def test_bf16_autocast_iteration_on_cpu(tmp_path):
+    """The AMP path (autocast in learning and, optionally, in the rollout) runs end to end; bf16
+    autocast exists on the CPU, so this is checked without a GPU (fp16 + GradScaler needs CUDA)."""
+    trainer = make_trainer(tmp_path, amp="bf16", amp_rollout=True)
+    assert trainer.amp_dtype == torch.bfloat16
+    before = {k: v.clone() for k, v in trainer.net.state_dict().items()}
+    stats = trainer.train_step(make_clips([3, 3], seed=4))
+    assert stats["skipped"] == 0.0 and math.isfinite(stats["Loss/total"])
+    after = trainer.net.state_dict()
+    assert all(v.dtype == before[k].dtype for k, v in after.items())  # weights stay float32
+    assert any(not torch.equal(before[k], after[k]) for k in before if before[k].dtype.is_floating_point)
+
+
 def test_train_writes_loadable_checkpoint_and_resumes(tmp_path):
     trainer = make_trainer(tmp_path)
     trainer.train(1)

@@ -162,8 +162,13 @@ class BaseTrainer:
             self.amp_dtype = _AMP_DTYPES[amp_key]
         else:
             raise ValueError(f"settings.amp={amp!r}: expected None, 'bf16' or 'fp16'")
-        if self.amp_dtype is not None and self.device.type != "cuda":
+        # bf16 autocast also exists on the CPU (useful to exercise the AMP path without a GPU);
+        # fp16 needs CUDA (GradScaler).
+        if self.amp_dtype == torch.float16 and self.device.type != "cuda":
             logger.warning("settings.amp=%r needs a CUDA device (training on %s): AMP disabled", amp, self.device)
+            self.amp_dtype = None
+        elif self.amp_dtype is not None and self.device.type not in ("cuda", "cpu"):
+            logger.warning("settings.amp=%r is not supported on %s: AMP disabled", amp, self.device)
             self.amp_dtype = None
         self.scaler = None
         if self.amp_dtype == torch.float16:
@@ -173,10 +178,10 @@ class BaseTrainer:
                 self.scaler = torch.cuda.amp.GradScaler()
 
     def autocast(self) -> ContextManager:
-        """Context for forward passes: CUDA autocast with ``settings.amp`` dtype, else a no-op."""
+        """Context for forward passes: autocast with ``settings.amp`` dtype on the training device, else a no-op."""
         if self.amp_dtype is None:
             return contextlib.nullcontext()
-        return torch.autocast(device_type="cuda", dtype=self.amp_dtype)
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
 
     def backward(self, loss: torch.Tensor) -> None:
         """``loss.backward()``, scaled by the fp16 GradScaler when there is one."""

@@ -213,7 +213,8 @@ def read_checkpoint(path: str | os.PathLike, trusted: bool = False) -> Any:
             with torch.serialization.safe_globals(list(stubs.values())):
                 obj = torch.load(path, map_location="cpu", weights_only=True)
             if stubs:
-                logger.info("read %s with inert stubs for %d foreign classes: %s", path, len(stubs),
+                # Every pickled non-torch class (ours included) is read as data, never executed.
+                logger.info("read %s with inert stubs for %d pickled classes: %s", path, len(stubs),
                             ", ".join(sorted(stubs)))
             return obj
         except Exception as err:  # noqa: BLE001 - classified below

@@ -20,6 +20,7 @@ from typing import Any, Iterator, List, Optional, Sequence
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
+from ltr_slt.data.sampler import EpochSeeded
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class Pair:
     frame_ids: tuple = ()
 
 
-class PairSampler(Dataset):
+class PairSampler(EpochSeeded, Dataset):
     """Random visible (template, search) pairs, ``samples_per_epoch`` per epoch.
 
     Args:
@@ -77,17 +78,6 @@ class PairSampler(Dataset):
         self.min_visible = max(1, int(min_visible))
         self.max_redraws = int(max_redraws)
         self.epoch = 0
-
-    # -- epoch / state (BaseTrainer calls set_epoch, checkpoints state_dict) -----------------------
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def state_dict(self) -> dict:
-        return {"seed": self.seed, "epoch": self.epoch}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.seed = int(state.get("seed", self.seed))
-        self.epoch = int(state.get("epoch", self.epoch))
 
     def __len__(self) -> int:
         return self.samples_per_epoch

@@ -84,7 +84,25 @@ def _visible_mask(info: dict) -> np.ndarray:
     return visible.numpy().copy()
 
 
-class SequenceSampler(Dataset):
+class EpochSeeded:
+    """Epoch/seed state shared by the samplers: item ``i`` of epoch ``e`` depends only on
+    ``(seed, e, i)``; BaseTrainer calls ``set_epoch`` and checkpoints ``state_dict``."""
+
+    seed: int = 0
+    epoch: int = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def state_dict(self) -> dict:
+        return {"seed": self.seed, "epoch": self.epoch}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.seed = int(state.get("seed", self.seed))
+        self.epoch = int(state.get("epoch", self.epoch))
+
+
+class SequenceSampler(EpochSeeded, Dataset):
     """Map-style dataset of :class:`~ltr_slt.data.clip.Clip` records; ``len`` = ``samples_per_epoch``.
 
     The ``index`` passed to ``__getitem__`` only seeds the item's RNG (sampling is random, as in
@@ -148,16 +166,6 @@ class SequenceSampler(Dataset):
     # ------------------------------------------------------------------ epoch / state
     def __len__(self) -> int:
         return self.samples_per_epoch
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def state_dict(self) -> dict:
-        return {"seed": self.seed, "epoch": self.epoch}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.seed = int(state.get("seed", self.seed))
-        self.epoch = int(state.get("epoch", self.epoch))
 
     def rng_for(self, index: int) -> Tuple[random.Random, np.random.Generator]:
         """The item's own generators (python for sampling, numpy for augmentation)."""

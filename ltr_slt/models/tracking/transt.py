@@ -208,6 +208,18 @@ def _imagenet_weights_path(settings: Any) -> str:
         "settings.backbone_pretrained_path.")
 
 
+# The settings attributes the official ``transt_resnet50(settings)`` reads, at the released values.
+R50_SETTINGS = {"position_embedding": "sine", "hidden_dim": 256, "dropout": 0.1, "nheads": 8,
+                "dim_feedforward": 2048, "featurefusion_layers": 4}
+
+
+def set_r50_settings(settings: Any) -> Any:
+    """Write the released TransT-R50 architecture attributes onto a train-settings object."""
+    for name, value in R50_SETTINGS.items():
+        setattr(settings, name, value)
+    return settings
+
+
 @model_constructor
 def transt_resnet50(settings: Any = None, backbone_pretrained: bool = False) -> TransT:
     """TransT-R50 reading the official settings attributes (getattr defaults = released model)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ltr_slt.models.tracking.transt import set_r50_settings
 from ltr_slt.train_settings.slt._common import apply_defaults, resolve_pretrained, train_slt_transt
 
 
@@ -52,13 +53,7 @@ def run(settings: Any) -> Any:
     settings.lr_gamma = 0.1
     settings.grad_clip_max_norm = 100.0
     settings.print_interval = 1
-    # TransT-R50 (official constructor attributes).
-    settings.position_embedding = "sine"
-    settings.hidden_dim = 256
-    settings.dropout = 0.1
-    settings.nheads = 8
-    settings.dim_feedforward = 2048
-    settings.featurefusion_layers = 4
+    set_r50_settings(settings)  # TransT-R50 (official constructor attributes)
     apply_defaults(settings)
 
     # Fail early and clearly on missing weights or datasets, before anything heavy is built.

@@ -40,13 +40,8 @@ def configure(settings: Any) -> Any:
     settings.brightness_jitter = 0.2
     settings.max_gap = 100
     settings.samples_per_epoch = 1000 * settings.batch_size
-    # transformer (read by transt_resnet50)
-    settings.position_embedding = "sine"
-    settings.hidden_dim = 256
-    settings.dropout = 0.1
-    settings.nheads = 8
-    settings.dim_feedforward = 2048
-    settings.featurefusion_layers = 4
+    from ltr_slt.models.tracking.transt import set_r50_settings
+    set_r50_settings(settings)  # transformer attributes read by transt_resnet50
     # criterion
     settings.eos_coef = 0.0625
     settings.weight_dict = {"loss_ce": 8.334, "loss_bbox": 5, "loss_giou": 2}

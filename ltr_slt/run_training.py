@@ -23,6 +23,8 @@ from typing import Any, List, Optional, Sequence, Union
 
 import torch
 
+from ltr_slt.admin.cli_errors import run_cli
+
 from ltr_slt.admin import distributed as ddp
 from ltr_slt.admin.seeding import DEFAULT_SEED, rank_seed, seed_everything
 
@@ -171,14 +173,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"error: --device {args.device!r} is not a valid device ({err})", file=sys.stderr)
             return 2
     multiprocessing.set_start_method("spawn", force=True)
-    try:
-        run_training(args.train_module, args.train_name, cudnn_benchmark=bool(args.cudnn_benchmark),
-                     seed=args.seed, workspace=args.workspace, device=args.device,
-                     settings_package=args.settings_package)
-    except TrainSettingsNotFoundError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+
+    def body() -> int:
+        try:
+            run_training(args.train_module, args.train_name, cudnn_benchmark=bool(args.cudnn_benchmark),
+                         seed=args.seed, workspace=args.workspace, device=args.device,
+                         settings_package=args.settings_package)
+        except TrainSettingsNotFoundError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        return 0
+
+    return run_cli(body)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,9 @@ import logging
 import sys
 from typing import Any, Dict, List, Optional
 
+from ltr_slt.admin.cli_errors import run_cli
 from pytracking_slt.evaluation.datasets import load_dataset
-from pytracking_slt.evaluation.running import ON_ERROR, RunFailed, SequenceOutcome, run_dataset
+from pytracking_slt.evaluation.running import ON_ERROR, SequenceOutcome, run_dataset
 from pytracking_slt.evaluation.tracker import Tracker
 
 logger = logging.getLogger("pytracking_slt.run_tracker")
@@ -83,14 +84,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         except ValueError:
             pass
     visdom_info = {"use_visdom": args.use_visdom, "server": args.visdom_server, "port": args.visdom_port}
-    try:
-        outcomes = run_tracker(args.tracker_name, args.tracker_param, args.runid, args.dataset_name, sequence,
-                               args.debug, args.threads, visdom_info, args.device, args.on_error,
-                               args.results_path, args.dataset_root, args.tracker_module, args.parameter_module,
-                               progress=not args.no_progress)
-    except RunFailed as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    # A failed run (RunFailed) or a user error (missing weights, unknown dataset root, ...) is one line.
+    outcomes = run_cli(lambda: run_tracker(
+        args.tracker_name, args.tracker_param, args.runid, args.dataset_name, sequence, args.debug,
+        args.threads, visdom_info, args.device, args.on_error, args.results_path, args.dataset_root,
+        args.tracker_module, args.parameter_module, progress=not args.no_progress))
+    if isinstance(outcomes, int):
+        return outcomes
     done = sum(o.status == "done" for o in outcomes)
     exists = sum(o.status == "exists" for o in outcomes)
     failed = [o for o in outcomes if o.status == "failed"]

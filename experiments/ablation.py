@@ -52,6 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--reuse-demo", default=None, metavar="DIR",
                    help="take data/ and models/flt.pth, flt_continued.pth from an earlier slt-demo run with the "
                         "same --seed and sizes (e.g. a seed_spread.py run) instead of redoing stages 1, 2 and 4")
+    p.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=list(VARIANTS),
+                   help="SLT variants to train (default: all)")
+    p.add_argument("--flt-continued-x", type=int, default=0, metavar="K",
+                   help="also continue FLT for K x SLT's number of updates (a compute-matched control)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     cfg = dataclasses.replace(demo.QUICK if args.quick else demo.FULL)
@@ -81,7 +85,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         timings["flt_continued"] = round(time.perf_counter() - t, 1)
     models = {"flt": flt_model, "flt_continued": cont_model}
     histories = {}
-    for name, overrides in VARIANTS.items():
+    if args.flt_continued_x > 1:
+        t = time.perf_counter()
+        name = f"flt_continued_x{args.flt_continued_x}"
+        LABELS[name] = f"FLT-continued x{args.flt_continued_x}"
+        models[name] = demo.stage_flt_continued(cfg, out, args.seed, args.device, data["train_root"], flt_model,
+                                                flt_lr, update_factor=args.flt_continued_x, name=name)["model"]
+        timings[name] = round(time.perf_counter() - t, 1)
+    for name in args.variants:
+        overrides = VARIANTS[name]
         t = time.perf_counter()
         res = demo.stage_slt(cfg, out, args.seed, args.device, data["train_root"], flt_model, name=name,
                              overrides=overrides)

@@ -233,19 +233,21 @@ def stage_slt(cfg: DemoConfig, out: Path, seed: int, device: str, train_root: st
 
 
 def stage_flt_continued(cfg: DemoConfig, out: Path, seed: int, device: str, train_root: str, start: str,
-                        lr: float) -> Dict[str, Any]:
+                        lr: float, update_factor: int = 1, name: str = "flt_continued") -> Dict[str, Any]:
+    """FLT continued from ``start`` for ``update_factor`` x SLT's number of updates (1 = the demo's control;
+    larger factors give a compute-matched control, see experiments/ablation.py --flt-continued-x)."""
     from ltr_slt.train_settings.transt import transt_tiny
     _seed(seed, 4)
-    # same number of optimiser updates as SLT, fresh optimiser like SLT, constant lr
-    iters = cfg.slt_iters_per_epoch
-    s = _flt_settings(cfg, out, "demo_flt_continued", seed, device, train_root, cfg.slt_epochs, iters, lr,
+    # fresh optimiser like SLT, constant lr
+    iters, epochs = cfg.slt_iters_per_epoch, cfg.slt_epochs * int(update_factor)
+    s = _flt_settings(cfg, out, f"demo_{name}", seed, device, train_root, epochs, iters, lr,
                       lr_step=10 ** 6, start=start)
     net, trainer = transt_tiny.build(s)
-    trainer.train(cfg.slt_epochs)
+    trainer.train(epochs)
     hist = _history(trainer, ["Loss/total", "Loss/ce", "Loss/bbox", "Loss/giou", "mIoU"])
-    _log_epochs("FLT-continued", hist)
-    return {"model": _save_net(trainer.net, out / "models" / "flt_continued.pth"), "updates": cfg.slt_updates,
-            "lr": lr, "history": hist}
+    _log_epochs(name, hist)
+    return {"model": _save_net(trainer.net, out / "models" / f"{name}.pth"),
+            "updates": cfg.slt_updates * int(update_factor), "lr": lr, "history": hist}
 
 
 @contextlib.contextmanager

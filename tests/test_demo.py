@@ -80,3 +80,22 @@ def test_same_seed_same_table(quick_run, tmp_path):
     assert drop_fps(again["evaluation"]["scores"]) == drop_fps(first["evaluation"]["scores"])
     for key in ("flt", "slt", "flt_continued"):
         assert again[key]["history"] == first[key]["history"]
+
+
+def test_ablation_script_reuses_the_demo_and_adds_a_compute_matched_control(quick_run, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    out, _ = quick_run
+    path = Path(__file__).resolve().parents[1] / "experiments" / "ablation.py"
+    spec = importlib.util.spec_from_file_location("slt_ablation_script", path)
+    ablation = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ablation)
+    res_dir = tmp_path / "abl"
+    assert ablation.main(["--quick", "--seed", "3", "--reuse-demo", str(out), "--out", str(res_dir),
+                          "--variants", "ss_so_sa", "--flt-continued-x", "2"]) == 0
+    result = json.loads((res_dir / "ablation.json").read_text())
+    assert set(result["scores"]) == {"flt", "flt_continued", "flt_continued_x2", "ss_so_sa"}
+    assert (res_dir / "models" / "flt_continued_x2.pth").is_file()
+    for scores in result["scores"].values():
+        assert 0.0 <= scores["AUC"] <= 100.0

@@ -9,8 +9,10 @@ find them. Dict keys are ltr's (``epoch``, ``actor_type``, ``net_type``, ``net``
 
 Writes go to a temporary file in the same folder, are fsync'ed and then ``os.replace``d onto
 the final name, so a crash mid-write never leaves a truncated ``.pth.tar`` behind and never
-replaces a good one. Reading our own files uses ``weights_only=False`` (they hold pickled
-settings/constructor objects): only load checkpoints you or your team wrote.
+replaces a good one; leftovers of killed writes (``.<name>.<random>.tmp``) are removed by
+:func:`remove_stale_temp_files` when training starts. Reading goes through the same restricted
+reader as every other checkpoint (:func:`ltr_slt.admin.loading.read_checkpoint`,
+``weights_only=True``): a planted ``*_epNNNN.pth.tar`` cannot run code on resume.
 """
 from __future__ import annotations
 
@@ -22,22 +24,20 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
 
-from ltr_slt.admin.fileio import atomic_write
+from ltr_slt.admin import loading
+from ltr_slt.admin.fileio import atomic_write, remove_stale_temp_files as _remove_temp
+from ltr_slt.admin.loading import CheckpointError
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["CheckpointError", "checkpoint_dir", "checkpoint_path", "list_checkpoints",
            "latest_checkpoint", "resolve_checkpoint", "atomic_torch_save", "read_checkpoint",
-           "prune_checkpoints", "FORMAT_VERSION"]
+           "prune_checkpoints", "remove_stale_temp_files", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 _EPOCH_RE = re.compile(r"^(?P<net>.+)_ep(?P<epoch>\d+)\.pth\.tar$")
 
 PathLike = Union[str, os.PathLike]
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint is missing, corrupt, or does not match the network being trained."""
 
 
 def checkpoint_dir(settings: Any) -> Optional[Path]:
@@ -126,20 +126,36 @@ def atomic_torch_save(obj: Any, path: PathLike) -> Path:
 
 
 def read_checkpoint(path: PathLike, map_location: Any = "cpu") -> Dict[str, Any]:
-    """Load a checkpoint dict; a truncated / corrupt file raises :class:`CheckpointError` naming it."""
+    """Load a checkpoint dict safely (no code from the file runs); errors name the file.
+
+    ``map_location`` is kept for ltr compatibility; tensors are always read to CPU (the trainer
+    moves them when loading state dicts).
+    """
     path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint file {path} does not exist")
     try:
-        obj = torch.load(str(path), map_location=map_location, weights_only=False)
-    except FileNotFoundError as err:
-        raise CheckpointError(f"checkpoint file {path} does not exist") from err
-    except Exception as err:  # noqa: BLE001 - unpickling/zip errors come in many types
+        obj = loading.read_checkpoint(path)
+    except loading.NotACheckpointError:
+        raise
+    except CheckpointError as err:
         raise CheckpointError(
-            f"checkpoint file {path} is corrupt or unreadable ({type(err).__name__}: {err}). "
-            "Delete or move it, or resume from an earlier epoch "
+            f"{err}. Delete or move it, or resume from an earlier epoch "
             "(load_checkpoint(checkpoint=<epoch>) / fallback=True)") from err
     if not isinstance(obj, dict):
         raise CheckpointError(f"checkpoint file {path} holds a {type(obj).__name__}, expected a dict")
     return obj
+
+
+def remove_stale_temp_files(directory: Optional[PathLike]) -> List[Path]:
+    """Delete leftover ``.*.pth.tar.*.tmp`` files of killed checkpoint writes; one log line if any."""
+    if directory is None:
+        return []
+    removed = _remove_temp(directory, ".pth.tar")
+    if removed:
+        logger.warning("removed %d leftover temporary checkpoint file(s) of interrupted writes in %s: %s",
+                       len(removed), directory, ", ".join(p.name for p in removed))
+    return removed
 
 
 def prune_checkpoints(directory: PathLike, net_type: str, keep_last: Optional[int],

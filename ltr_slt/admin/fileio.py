@@ -15,7 +15,10 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any, Callable, List, Optional, Union
 
-__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "fsync_dir", "read_list_file"]
+__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "fsync_dir", "read_list_file",
+           "remove_stale_temp_files", "TEMP_SUFFIX"]
+
+TEMP_SUFFIX = ".tmp"  # atomic_write's temp files: ``.<final name>.<random>.tmp``
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -41,7 +44,7 @@ def atomic_write(path: PathLike, write: Callable[[IO[Any]], None], *, text: bool
     ``text=True`` opens the handle as UTF-8 text (``newline`` as for :func:`open`), else binary.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=str(path.parent))
     try:
         mode = "w" if text else "wb"
         with os.fdopen(fd, mode, **({"encoding": "utf-8", "newline": newline} if text else {})) as handle:
@@ -57,6 +60,32 @@ def atomic_write(path: PathLike, write: Callable[[IO[Any]], None], *, text: bool
         raise
     fsync_dir(path.parent)
     return path
+
+
+def remove_stale_temp_files(directory: PathLike, final_suffix: str = "") -> List[Path]:
+    """Delete leftovers of killed :func:`atomic_write` calls in ``directory`` (not recursive).
+
+    Matches ``.<name>.<random>.tmp`` where ``<name>`` ends with ``final_suffix`` (e.g.
+    ``'.pth.tar'``). Only call it where no other process is writing to ``directory``. Returns the
+    removed paths (files that cannot be removed are skipped).
+    """
+    directory = Path(directory)
+    removed: List[Path] = []
+    if not directory.is_dir():
+        return removed
+    for entry in directory.iterdir():
+        name = entry.name
+        if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+            continue
+        stem = name[1:-len(TEMP_SUFFIX)].rpartition(".")[0]  # drop mkstemp's random part
+        if not stem or (final_suffix and not stem.endswith(final_suffix)) or not entry.is_file():
+            continue
+        try:
+            entry.unlink()
+            removed.append(entry)
+        except OSError:
+            pass
+    return removed
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> Path:

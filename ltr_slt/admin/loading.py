@@ -16,10 +16,20 @@ Reading (``read_checkpoint``) never runs code from the file by default:
    every other global becomes a stub). Without ``trusted=True`` a clear error says so.
 
 ``trusted`` defaults to False because step 2 already reads every checkpoint format known to us.
-Corrupt or truncated files raise ``CheckpointError`` naming the file.
+Corrupt or truncated files raise ``CheckpointError`` naming the file; a file that is not a torch
+checkpoint at all (random bytes, text, a plain pickle) says so in one line.
+
+The project's own plain records (``PROJECT_RECORDS``: ``NetConstructor``, ``Settings``, the stats
+meters ...) and numpy arrays/scalars are read as their real classes (their state is set as
+attributes, no method of theirs runs), so our training checkpoints resume under
+``weights_only=True``. A constructor record only ever names a network; ``load_network`` builds
+it through the registry of known factories (``ltr_slt.admin.model_constructor``), so a record
+naming ``os.system`` & co. is refused. Weights that are NaN/inf are reported (warning naming the
+file and the count); ``refuse_nonfinite=True`` makes that an error (evaluation).
 """
 from __future__ import annotations
 
+import importlib
 import inspect
 import logging
 import os
@@ -33,12 +43,14 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import torch
 from torch import nn
 
-from ltr_slt.admin.model_constructor import NetConstructor
+from ltr_slt.admin.model_constructor import (NetConstructor, UnknownFactoryError, canonical_name,
+                                             register_alias, resolve_factory)
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["CheckpointError", "LoadReport", "StubObject", "read_checkpoint", "extract_state_dict",
-           "load_checkpoint", "load_network", "constructor_from_checkpoint", "CONSTRUCTOR_MAP", "ForeignObject"]
+           "load_checkpoint", "load_network", "constructor_from_checkpoint", "CONSTRUCTOR_MAP", "ForeignObject",
+           "PROJECT_RECORDS", "NotACheckpointError"]
 
 # Foreign constructors rebuilt by ours: (module, function) -> (our module, our function).
 CONSTRUCTOR_MAP: Dict[Tuple[str, str], Tuple[str, str]] = {
@@ -46,12 +58,31 @@ CONSTRUCTOR_MAP: Dict[Tuple[str, str], Tuple[str, str]] = {
     ("ltr.models.tracking.transt_slt", "transt_resnet50"): ("ltr_slt.models.tracking.transt", "transt_resnet50"),
 }
 
+for _foreign, _ours in CONSTRUCTOR_MAP.items():  # the registry resolves them (model_constructor)
+    register_alias(_foreign[0], _foreign[1], _ours[0], _ours[1])
+
+# Plain attribute-bag classes of this project that checkpoints hold; read as themselves.
+PROJECT_RECORDS = (
+    "ltr_slt.admin.model_constructor.NetConstructor",
+    "ltr_slt.admin.settings.Settings",
+    "ltr_slt.admin.environment.EnvSettings",
+    "ltr_slt.admin.stats.StatValue",
+    "ltr_slt.admin.stats.AverageMeter",
+    "ltr_slt.admin.stats.RunningAverage",
+    "ltr_slt.admin.loading.ForeignObject",
+)
+_NUMPY_GLOBALS = {"_reconstruct", "scalar", "ndarray", "dtype"}
+
 _UNSUPPORTED_GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+) was not an allowed global")
 _STATE_KEYS = ("net", "model", "state_dict")
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint file could not be read or does not fit the network."""
+
+
+class NotACheckpointError(CheckpointError):
+    """The file is not a torch checkpoint at all (random bytes, text, ...)."""
 
 
 class StubObject:
@@ -196,32 +227,78 @@ def _is_weights_only_rejection(err: BaseException) -> bool:
     return isinstance(err, pickle.UnpicklingError) and "Weights only load failed" in str(err)
 
 
+def _real_global(full_name: str) -> Optional[Any]:
+    """The real object for an allowlisted non-torch global (project records, numpy arrays)."""
+    module, _, name = full_name.rpartition(".")
+    top = module.split(".")[0]
+    if full_name not in PROJECT_RECORDS and not (
+            top == "numpy" and (name in _NUMPY_GLOBALS or (module == "numpy.dtypes" and name.endswith("DType")))):
+        return None
+    try:
+        obj = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+    return obj if isinstance(obj, type) or top == "numpy" else None
+
+
+def _numpy_dtype_classes() -> List[type]:
+    try:
+        import numpy.dtypes as npd
+    except ImportError:  # pragma: no cover - numpy < 1.25
+        return []
+    return [v for k, v in vars(npd).items() if k.endswith("DType") and isinstance(v, type)]
+
+
+_LEGACY_MAGIC = b"l\xfc\x9cF\xf9 j\xa8P\x19"  # legacy torch.save starts by pickling this number
+
+
+def _check_torch_file(path: str) -> None:
+    """Raise ``NotACheckpointError`` unless the file starts like a torch zip / legacy / tar file."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if head.startswith(b"PK\x03\x04") or (head.startswith(b"\x80") and _LEGACY_MAGIC in head[:32]) \
+            or head[257:262] == b"ustar":
+        return
+    raise NotACheckpointError(f"'{path}' is not a torch checkpoint (neither a torch zip archive nor a "
+                              f"legacy torch file; {len(head)}+ bytes starting {head[:8]!r})")
+
+
 def read_checkpoint(path: str | os.PathLike, trusted: bool = False) -> Any:
     """Read a checkpoint file to CPU without executing code from it (see module docstring)."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint file not found: '{path}'")
-    stubs: Dict[str, type] = {}
+    _check_torch_file(path)
+    stubs: Dict[str, Any] = {}
+
+    def allow(name: str) -> None:
+        real = _real_global(name)
+        stubs[name] = real if real is not None else _stub_class(name)
+        if real is not None and name.startswith("numpy"):  # dtype instances are BUILT as their DType class
+            for dtype_cls in _numpy_dtype_classes():
+                stubs.setdefault(f"numpy.dtypes.{dtype_cls.__name__}", dtype_cls)
+
     try:  # zip files can list their foreign globals up front
         for name in torch.serialization.get_unsafe_globals_in_checkpoint(path):
-            stubs[name] = _stub_class(name)
+            allow(name)
     except Exception:  # legacy format / torch without the helper: discovered one by one below
         pass
     last_err: Optional[BaseException] = None
     for _ in range(200):  # each round allowlists one more foreign global
         try:
-            with torch.serialization.safe_globals(list(stubs.values())):
+            with torch.serialization.safe_globals([(v, n) for n, v in stubs.items()]):
                 obj = torch.load(path, map_location="cpu", weights_only=True)
-            if stubs:
-                # Every pickled non-torch class (ours included) is read as data, never executed.
-                logger.info("read %s with inert stubs for %d pickled classes: %s", path, len(stubs),
-                            ", ".join(sorted(stubs)))
+            foreign = sorted(n for n, v in stubs.items() if isinstance(v, type) and issubclass(v, StubObject))
+            if foreign:
+                # Every pickled foreign class is read as data, never executed.
+                logger.info("read %s with inert stubs for %d pickled classes: %s", path, len(foreign),
+                            ", ".join(foreign))
             return obj
         except Exception as err:  # noqa: BLE001 - classified below
             last_err = err
             match = _UNSUPPORTED_GLOBAL.search(str(err))
             if _is_weights_only_rejection(err) and match and match.group(1) not in stubs:
-                stubs[match.group(1)] = _stub_class(match.group(1))
+                allow(match.group(1))
                 continue
             break
     assert last_err is not None
@@ -309,18 +386,37 @@ def _unwrap(net: nn.Module) -> nn.Module:
     return net.module if isinstance(net, (nn.DataParallel, nn.parallel.DistributedDataParallel)) else net
 
 
-def load_checkpoint(net: nn.Module, path_or_dict: Any, strict: bool = True, trusted: bool = False) -> LoadReport:
+def nonfinite_tensors(state: Mapping[str, torch.Tensor]) -> List[str]:
+    """Names of floating-point tensors holding NaN or inf."""
+    return [k for k, v in state.items()
+            if (v.is_floating_point() or v.is_complex()) and v.numel() and not bool(torch.isfinite(v).all())]
+
+
+def load_checkpoint(net: nn.Module, path_or_dict: Any, strict: bool = True, trusted: bool = False,
+                    refuse_nonfinite: bool = False) -> LoadReport:
     """Load weights into ``net`` from a file or an in-memory checkpoint; returns a ``LoadReport``.
 
     With ``strict=True`` any missing or unexpected key raises ``CheckpointError`` (listing them);
-    with ``strict=False`` they are reported and logged. Shape mismatches always raise.
+    with ``strict=False`` they are reported and logged. Shape mismatches always raise. Tensors
+    holding NaN/inf are counted in a warning naming the file; ``refuse_nonfinite=True`` raises
+    ``CheckpointError`` instead (use it for evaluation: such a network tracks nothing).
     """
     if isinstance(path_or_dict, (str, os.PathLike)):
         source = f"'{os.fspath(path_or_dict)}'"
         checkpoint = read_checkpoint(path_or_dict, trusted=trusted)
     else:
         source, checkpoint = "<in-memory checkpoint>", path_or_dict
+    return _load_state(net, checkpoint, source, strict, refuse_nonfinite)
+
+
+def _load_state(net: nn.Module, checkpoint: Any, source: str, strict: bool, refuse_nonfinite: bool) -> LoadReport:
     state, fmt, stripped = extract_state_dict(checkpoint, source)
+    bad = nonfinite_tensors(state)
+    if bad:
+        msg = (f"checkpoint {source} has {len(bad)} tensor(s) with NaN/inf values, e.g. {bad[:3]}")
+        if refuse_nonfinite:
+            raise CheckpointError(msg + " (refuse_nonfinite=True)")
+        logger.warning("%s", msg)
     target = _unwrap(net)
     own = target.state_dict()
     report = LoadReport(source, fmt, sorted(set(own) - set(state)), sorted(set(state) - set(own)), stripped)
@@ -350,10 +446,9 @@ def constructor_from_checkpoint(checkpoint: Mapping[str, Any]) -> Optional[NetCo
         args, kwds = tuple(getattr(rec, "args", ())), dict(getattr(rec, "kwds", {}) or {})
     except AttributeError as err:
         raise CheckpointError(f"checkpoint constructor record {rec!r} lacks fun_name/fun_module") from err
-    if module.startswith("dlframework."):  # very old ltr checkpoints
-        module = "ltr." + module[len("dlframework."):]
-    if (module, name) in CONSTRUCTOR_MAP:
-        module, name = CONSTRUCTOR_MAP[(module, name)]
+    if not isinstance(name, str) or not isinstance(module, str):
+        raise CheckpointError(f"checkpoint constructor record {rec!r}: fun_name/fun_module are not strings")
+    module, name = canonical_name(module, name)  # foreign (ltr) names -> ours; nothing imported but ours
     return NetConstructor(name, module, _sanitize(args), _sanitize(kwds))
 
 
@@ -369,13 +464,15 @@ def _find_checkpoint_file(path: Path) -> Path:
 
 
 def load_network(path: str | os.PathLike, strict: bool = True, trusted: bool = False,
-                 **kwargs: Any) -> Tuple[nn.Module, Dict[str, Any]]:
+                 refuse_nonfinite: bool = False, **kwargs: Any) -> Tuple[nn.Module, Dict[str, Any]]:
     """Rebuild a network from a checkpoint's recorded constructor and load its weights (ltr API).
 
     ``path``: a checkpoint file or a directory (newest ``*.pth.tar``). Keyword arguments matching
     the factory's signature override the recorded ones (e.g. ``backbone_pretrained=False``), others
     are ignored with a warning. Without a constructor record, a state dict with TransT-R50's keys
-    builds ``transt_resnet50``. Returns ``(net, checkpoint_dict)`` like ltr.
+    builds ``transt_resnet50``. Returns ``(net, checkpoint_dict)`` like ltr. Only registered
+    network factories are built (``ltr_slt.admin.model_constructor``); a record naming anything
+    else raises ``CheckpointError`` naming the file and the refused ``module.function``.
     """
     file = _find_checkpoint_file(Path(path))
     checkpoint = read_checkpoint(file, trusted=trusted)
@@ -385,12 +482,10 @@ def load_network(path: str | os.PathLike, strict: bool = True, trusted: bool = F
     if constructor is None:
         constructor = _guess_constructor(checkpoint, file)
     try:
-        factory = getattr(__import__(constructor.fun_module, fromlist=[constructor.fun_name]),
-                          constructor.fun_name)
-        params = inspect.signature(inspect.unwrap(factory)).parameters
-    except (ImportError, AttributeError) as err:
-        raise CheckpointError(f"checkpoint '{file}' was built by {constructor.fun_module}."
-                              f"{constructor.fun_name}, which is not available here: {err}") from err
+        factory = resolve_factory(constructor.fun_module, constructor.fun_name)
+    except (UnknownFactoryError, ImportError) as err:
+        raise CheckpointError(f"checkpoint '{file}': {err}") from err
+    params = inspect.signature(inspect.unwrap(factory)).parameters
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     for key, value in kwargs.items():
         if key in params or accepts_any:
@@ -399,7 +494,7 @@ def load_network(path: str | os.PathLike, strict: bool = True, trusted: bool = F
             logger.warning('keyword argument "%s" not found when loading network; it was ignored', key)
     net = constructor.get()
     net.constructor = constructor
-    load_checkpoint(net, checkpoint, strict=strict)
+    _load_state(net, checkpoint, f"'{file}'", strict, refuse_nonfinite)
     if "net_info" in checkpoint:
         net.info = checkpoint["net_info"]
     logger.info("built %s.%s from %s", constructor.fun_module, constructor.fun_name, file)

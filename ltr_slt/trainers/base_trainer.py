@@ -282,6 +282,8 @@ class BaseTrainer:
         from the last checkpoint instead, at most ``max_retries`` times (never for
         :class:`NonFiniteLossError`, which would recur).
         """
+        if self.is_main:
+            ckpt_io.remove_stale_temp_files(self._checkpoint_dir)  # leftovers of killed writes
         if load_latest:
             self.load_checkpoint()
         retries = 0
@@ -525,6 +527,8 @@ class BaseTrainer:
         """
         net = self.net
         net_type = type(net).__name__
+        if self.is_main and self._checkpoint_dir is not None and self._checkpoint_dir.is_dir():
+            ckpt_io.remove_stale_temp_files(self._checkpoint_dir)
         path = ckpt_io.resolve_checkpoint(checkpoint, self._checkpoint_dir, net_type)
         if path is None:
             logger.info("No matching checkpoint file found in %s: training starts from scratch",

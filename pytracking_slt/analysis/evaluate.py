@@ -7,8 +7,11 @@
 Cache: unlike pytracking's ``eval_data.pkl`` (reused until forced), every per-sequence record is
 keyed by the result file's path, size and mtime (ns), the time file's, a hash of the GT /
 visibility / cover arrays and the convention options. A re-run sequence, an edited file or a changed
-annotation is recomputed; everything else is loaded. The cache is one pickle per report folder
-(``<result_plot_path>/<report_name>/seq_stats_cache.pkl``), written atomically.
+annotation is recomputed; everything else is loaded. The cache is one ``.npz`` file per report
+folder (``<result_plot_path>/<report_name>/seq_stats_cache*.npz``; a ``.pkl`` name given by a caller
+is changed to ``.npz``), written atomically and read with ``allow_pickle=False``: it holds only
+numeric arrays plus a JSON index, so a planted cache cannot run code. An old (pickle), foreign or
+corrupt cache is ignored with a warning and everything is recomputed.
 
 Missing result files: an error naming the file, or with ``skip_missing_seq=True`` the sequence is
 dropped for *all* trackers (as pytracking does) and the table says over how many sequences it reports.
@@ -16,9 +19,9 @@ dropped for *all* trackers (as pytracking does) and the table says over how many
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
-import pickle
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence as Seq, Tuple
 
@@ -34,7 +37,8 @@ from .conventions import (CONVENTIONS, SeqStats, aggregate, got10k_seq_stats, py
 
 logger = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 1: pickle (never read any more)
+_CACHE_FORMAT = "slt-seq-stats-cache"
 
 
 def _file_key(path: str) -> Optional[Tuple[str, int, int]]:
@@ -54,10 +58,20 @@ def _gt_hash(seq: Sequence) -> str:
     return h.hexdigest()
 
 
+def _tuplify(obj: Any) -> Any:
+    """JSON lists back to the tuples the cache keys are made of."""
+    return tuple(_tuplify(v) for v in obj) if isinstance(obj, list) else obj
+
+
 class StatsCache:
-    """Pickle-backed dict key -> SeqStats; ``None`` path = in-memory only."""
+    """``.npz``-backed dict key -> SeqStats (numeric arrays + a JSON index); ``None`` = in memory."""
 
     def __init__(self, path: Optional[str]) -> None:
+        if path and path.endswith(".pkl"):
+            if os.path.isfile(path):
+                logger.warning("ignoring old pickle analysis cache %s (not read: pickles can run code); "
+                               "the cache is now %s", path, path[:-4] + ".npz")
+            path = path[:-4] + ".npz"
         self.path = path
         self.entries: Dict[Any, SeqStats] = {}
         self.dirty = False
@@ -65,12 +79,24 @@ class StatsCache:
         self.misses = 0
         if path and os.path.isfile(path):
             try:
-                with open(path, "rb") as f:
-                    data = pickle.load(f)
-                if isinstance(data, dict) and data.get("version") == CACHE_VERSION:
-                    self.entries = data["entries"]
+                self.entries = self._read(path)
             except Exception as err:  # noqa: BLE001 - a broken cache is only a slower run
-                logger.warning("ignoring unreadable analysis cache %s (%s)", path, err)
+                logger.warning("ignoring unreadable analysis cache %s (%s: %s); recomputing",
+                               path, type(err).__name__, err)
+
+    @staticmethod
+    def _read(path: str) -> Dict[Any, SeqStats]:
+        with np.load(path, allow_pickle=False) as data:
+            index = json.loads(str(data["index"][()]))
+            if not isinstance(index, dict) or index.get("format") != _CACHE_FORMAT \
+                    or index.get("version") != CACHE_VERSION:
+                raise ValueError("not a seq-stats cache of this version")
+            entries: Dict[Any, SeqStats] = {}
+            for rec in index["entries"]:
+                curves = {str(name): np.array(data[array]) for name, array in rec["curves"].items()}
+                sums = {str(k): float(v) for k, v in rec["sums"].items()}
+                entries[_tuplify(rec["key"])] = SeqStats(str(rec["convention"]), curves, sums)
+        return entries
 
     def get(self, key: Any) -> Optional[SeqStats]:
         value = self.entries.get(key)
@@ -89,8 +115,22 @@ class StatsCache:
             return
         folder = os.path.dirname(self.path) or "."
         os.makedirs(folder, exist_ok=True)
-        payload = {"version": CACHE_VERSION, "entries": self.entries}
-        atomic_write(self.path, lambda f: pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL))
+        arrays: Dict[str, np.ndarray] = {}
+        records = []
+        for i, (key, stats) in enumerate(self.entries.items()):
+            curves = {}
+            for j, (name, curve) in enumerate(stats.curves.items()):
+                arr = np.asarray(curve)
+                if arr.dtype == object:
+                    break  # not storable without pickle: leave this entry out
+                curves[name] = f"a{i}_{j}"
+                arrays[curves[name]] = arr
+            else:
+                records.append({"key": key, "convention": stats.convention, "curves": curves,
+                                "sums": {k: float(v) for k, v in stats.sums.items()}})
+        index = {"format": _CACHE_FORMAT, "version": CACHE_VERSION, "entries": records}
+        arrays["index"] = np.array(json.dumps(index))
+        atomic_write(self.path, lambda f: np.savez(f, **arrays))
         self.dirty = False
 
 

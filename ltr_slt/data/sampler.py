@@ -13,7 +13,8 @@ official parameter meanings (spec section 2), and fixes its weak spots (spec 13.
 * Reproducible: item ``i`` of epoch ``e`` depends only on ``(seed, e, i)`` (its own RNG), never on
   global random state, worker count or the order in which workers ask for items.
 
-Picking a video (spec 2.2): a dataset by ``p_datasets`` (None: proportional to the number of
+Picking a video (spec 2.2): a dataset by ``p_datasets`` (kept while videos are redrawn, as official;
+None: proportional to the number of
 sequences, as ltr), then a video uniformly. A video is *eligible* when it has more than
 ``min_visible_frames`` visible frames (default ``2 * (T + num_template_frames)``, the official
 rule) and at least ``T + num_template_frames`` frames. Up to ``max_redraws`` draws look for an
@@ -35,7 +36,7 @@ while that range has none); ``left`` uniform over visible frames in
 frames in ``[last + min_interval, last + max_interval]`` (``min_interval=0``, the official value,
 allows a repeated "frozen" frame); a window without a visible frame moves the search on by
 ``max_interval`` frames; sampling stops at the end of the video. A clip still short gets random
-distinct visible frames after ``left`` (then sorted), as the official sampler does.
+visible frames after ``left``, drawn with replacement (then sorted), as the official sampler does.
 
 Short clips (``short_clip``): a video without T usable frames gives a clip of fewer frames with
 ``'truncate'`` (default; :class:`Clip.num_frames` is the real length and the rollout masks the
@@ -208,8 +209,8 @@ class SequenceSampler(EpochSeeded, Dataset):
 
     def _draw_video(self, rng: random.Random) -> Tuple[Any, int, dict, np.ndarray]:
         best = None
+        dataset = rng.choices(self.datasets, self.p_datasets)[0]   # official: redraw videos, not datasets
         for _ in range(self.max_redraws):
-            dataset = rng.choices(self.datasets, self.p_datasets)[0]
             seq_id = rng.randrange(dataset.get_num_sequences())
             info = dataset.get_sequence_info(seq_id)
             visible = _visible_mask(info)
@@ -223,7 +224,7 @@ class SequenceSampler(EpochSeeded, Dataset):
                 best = (dataset, seq_id, info, visible)
         if best is None:
             raise SamplingError(f"SequenceSampler: none of {self.max_redraws} drawn videos has a visible frame "
-                                f"(datasets: {[d.get_name() for d in self.datasets]})")
+                                f"(dataset: {dataset.get_name()})")
         level = logging.DEBUG if self._warned_short else logging.WARNING
         self._warned_short = True
         logger.log(level, "no video with more than %d visible frames and >= %d frames in %d draws; using %s seq %d "
@@ -302,7 +303,7 @@ class SequenceSampler(EpochSeeded, Dataset):
         usable = self._usable(visible)
         search = [left]
         last = left
-        while len(search) < T and last < n - 1:
+        while len(search) < T and last <= n - 1:   # official: the last frame may repeat at the end
             window = self._visible_in(usable, last + self.min_interval, last + self.max_interval + 1)
             if not window:
                 last += self.max_interval   # a stretch without usable frames: move on (gap > max_interval)
@@ -312,7 +313,10 @@ class SequenceSampler(EpochSeeded, Dataset):
         if len(search) < T:   # official step 5: fill with random distinct usable frames after `left`
             pool = sorted(set(np.flatnonzero(usable).tolist()) - set(search))
             pool = [i for i in pool if i > left]
-            search = sorted(search + rng.sample(pool, min(len(pool), T - len(search))))
+            search = sorted(search + rng.choices(pool, k=min(len(pool), T - len(search))))   # with replacement
+        if self.short_clip == "truncate":   # the end frame repeated by the official walk: keep it once
+            while len(search) > 2 and search[-1] == search[-2] == n - 1:
+                search.pop()
         return t, search
 
     def _templates(self, visible: np.ndarray, t: int, rng: random.Random) -> List[int]:

@@ -89,7 +89,8 @@ def test_float_output_is_unrounded_bilinear():
     f = crop_windows(*args, out_dtype=torch.float32)
     u = crop_windows(*args)
     assert f.dtype == torch.float32
-    assert torch.equal(f.round().to(torch.uint8), u)
+    # uint8 on the CPU is cv2's 11-bit fixed-point resize: within 1 gray level of the exact value
+    assert (f.round() - u.float()).abs().max() <= 1
     assert (f != f.round()).any()  # genuinely interpolated
 
 

@@ -223,6 +223,27 @@ def build(args: argparse.Namespace, device: torch.device):
     return net, tracker, actor
 
 
+def realistic_geometry(net: torch.nn.Module, clips: List[Clip]) -> None:
+    """Make every predicted box the GT-sized box at the crop centre (``--geometry realistic``).
+
+    With random weights the predicted boxes grow to the whole frame (search side ~2240 px), which
+    makes per-crop cv2 artificially expensive. Here the box keeps the first GT box's size, so the
+    search side stays at the value a tracker following the GT has (~300 px for a 77x72 box).
+    Patches the instance's ``track_from``: the network still runs, only its boxes are replaced.
+    """
+    w, h = (float(v) for v in clips[0].search_boxes[0][2:])
+    side = math.ceil(math.sqrt((w + 1.5 * (w + h)) * (h + 1.5 * (w + h))))
+    fixed = torch.tensor([0.5, 0.5, w / side, h / side])
+    track_from = net.track_from
+
+    def patched(*a, **k):
+        out = track_from(*a, **k)
+        out["pred_boxes"] = fixed.to(out["pred_boxes"]).expand_as(out["pred_boxes"])
+        return out
+
+    net.track_from = patched
+
+
 def main(argv: List[str] | None = None) -> int:
     cuda = torch.cuda.is_available()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -235,6 +256,9 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=None, help="timed repetitions, best kept (GPU default 3, CPU 2)")
     parser.add_argument("--tiny", action="store_true", help="tiny TransT instead of TransT-R50")
     parser.add_argument("--skip-learn", action="store_true")
+    parser.add_argument("--geometry", choices=["realistic", "random"], default="realistic",
+                        help="realistic: boxes keep the GT size (search side ~300 px); random: whatever the "
+                             "random-weight net predicts (boxes grow to the frame)")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     on_gpu = device.type == "cuda"
@@ -246,6 +270,8 @@ def main(argv: List[str] | None = None) -> int:
 
     net, tracker, actor = build(args, device)
     clips = make_clips(args.num_seq, args.num_frames, args.width, args.height)
+    if args.geometry == "realistic":
+        realistic_geometry(net, clips)
     print(f"config: {'tiny TransT' if args.tiny else 'TransT-R50'} on {device} "
           f"({torch.cuda.get_device_name(device) if on_gpu else f'{torch.get_num_threads()} CPU threads'}), "
           f"{args.num_seq} clips x {args.num_frames} frames ({args.num_frames - 1} tracked, rollout batch "
@@ -267,6 +293,11 @@ def main(argv: List[str] | None = None) -> int:
     t_official = best(lambda: official_style_rollout(net, tracker.policy, clips, device))
 
     frames = 2 * args.num_seq * (args.num_frames - 1)
+    sides = getattr(traj, "crop_sides", None)
+    if sides is not None:
+        sides = sides.float()
+        print(f"geometry: {args.geometry}; search side used: mean {sides.mean():.0f} px "
+              f"(min {sides.min():.0f}, max {sides.max():.0f})")
     print(f"\n{'rollout':<16}{'time [s]':>10}{'frames/s':>10}{'efficiency':>12}")
     print(f"{'network only':<16}{t_net:>10.3f}{frames / t_net:>10.1f}{1.0:>12.3f}")
     print(f"{'ours':<16}{t_ours:>10.3f}{frames / t_ours:>10.1f}{t_net / t_ours:>12.3f}")

@@ -13,13 +13,13 @@ Geometry (``get_subwindow`` of SiamRPN/TransT, ``architectures.md`` 7.1), per wi
 
 cv2's bilinear resize samples destination pixel ``j`` at patch coordinate
 ``(j + 0.5) * crop_sz / out_size - 0.5`` clamped to ``[0, crop_sz - 1]`` (border replicate of the
-*patch*). We evaluate exactly that: the four neighbours of every output pixel of every window are
-gathered with ONE ``index_select`` from a flat uint8 buffer holding all frames, and blended in
-float32; out-of-image neighbours get weight 0 and their weight goes to the fill colour (the same
-value the official padded buffer would give). Compared with padding the frames into one
-``[B, 3, Hmax, Wmax]`` float tensor for ``F.grid_sample``, this never converts or copies whole frames
-to float, lets B windows share N < B frames (a clip's greedy and sampled copies) without copying
-them, and applies cv2's clamp to the patch border directly.
+*patch*). We evaluate exactly that, separably (rows, then columns): ONE uint8 ``index_select``
+from a flat buffer holding all frames fetches the 2 source rows of every output row, restricted to
+the 2 source columns of every output column; rows are blended in float32, then columns (two
+slices). Out-of-image taps get weight 0 and their weight goes to the fill colour (the same value
+the official padded buffer would give). This never converts whole frames to float, lets B windows
+share N < B frames (a clip's greedy and sampled copies), builds every index on the device (no
+host sync, no per-step upload) and applies cv2's clamp to the patch border directly.
 
 Agreement with the cv2 reference (``tests/test_crop.py``): identical when ``crop_sz == out_size``;
 otherwise cv2 uses 11-bit fixed-point weights for uint8, so single pixels differ by at most 1
@@ -63,10 +63,18 @@ class FrameBuffer:
     Build it once per time step and crop any number of windows from it.
     """
 
-    pixels: torch.Tensor   # [P, 3] uint8
+    _pixels: Optional[torch.Tensor]  # [P, 3] uint8, built on first use when only ``images`` is given
     offsets: torch.Tensor  # [N] long
     heights: torch.Tensor  # [N] long
     widths: torch.Tensor   # [N] long
+    images: Optional[list] = None  # the N HxWx3 frames (CPU: the cv2 path reads them without a copy)
+
+    @property
+    def pixels(self) -> torch.Tensor:
+        if self._pixels is None:
+            ims = self.images
+            self._pixels = ims[0].reshape(-1, 3) if len(ims) == 1 else torch.cat([im.reshape(-1, 3) for im in ims], 0)
+        return self._pixels
 
     @classmethod
     def from_images(cls, images: Sequence[ImageLike], device: Optional[torch.device | str] = None) -> "FrameBuffer":
@@ -81,16 +89,19 @@ class FrameBuffer:
         widths = [im.shape[1] for im in imgs]
         sizes = [h * w for h, w in zip(heights, widths)]
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-        pixels = imgs[0].reshape(-1, 3) if len(imgs) == 1 else torch.cat([im.reshape(-1, 3) for im in imgs], 0)
-        as_t = lambda v: torch.as_tensor(np.asarray(v, dtype=np.int64), device=dev)  # noqa: E731
-        return cls(pixels, as_t(offsets), as_t(heights), as_t(widths))
+        geom = torch.from_numpy(np.stack([offsets, heights, widths]).astype(np.int64))  # [3, N], one upload
+        if dev.type == "cuda":
+            geom = geom.pin_memory().to(dev, non_blocking=True)
+        else:
+            geom = geom.to(dev)
+        return cls(None, geom[0], geom[1], geom[2], imgs)
 
     def __len__(self) -> int:
         return int(self.offsets.shape[0])
 
     @property
     def device(self) -> torch.device:
-        return self.pixels.device
+        return self.offsets.device
 
     def channel_means(self) -> torch.Tensor:
         """Truncated per-frame channel means ``[N, 3]`` float32 (see :func:`channel_mean_fill`)."""
@@ -133,7 +144,11 @@ def window_corners(centers: torch.Tensor, crop_sizes: torch.Tensor) -> torch.Ten
 
 
 def _axis_taps(start: torch.Tensor, crop_sz: torch.Tensor, out_size: int, limit: torch.Tensor):
-    """Bilinear taps along one axis for all windows: start/crop_sz/limit [B] -> idx0, idx1, w0, w1, in0, in1 [B, S]."""
+    """Bilinear taps along one axis for all windows: start/crop_sz/limit [B] -> idx [2, B, S] long, w [2, B, S].
+
+    Out-of-image taps get index 0 and weight 0 (their weight goes to the fill colour).
+    Everything is computed on the device from device tensors: no host sync, no upload.
+    """
     dev = start.device
     j = torch.arange(out_size, device=dev, dtype=torch.float64)  # [S]
     sz = crop_sz.to(torch.float64)[:, None]  # [B, 1]
@@ -142,23 +157,64 @@ def _axis_taps(start: torch.Tensor, crop_sz: torch.Tensor, out_size: int, limit:
     p0 = torch.floor(pos)
     w1 = (pos - p0).to(torch.float32)
     p1 = torch.minimum(p0 + 1.0, sz - 1.0)
-    i0 = (start.to(torch.float64)[:, None] + p0).long()  # [B, S] image coordinate
-    i1 = (start.to(torch.float64)[:, None] + p1).long()
-    lim = limit[:, None]
-    in0 = (i0 >= 0) & (i0 < lim)
-    in1 = (i1 >= 0) & (i1 < lim)
-    return i0.clamp(min=0) * in0, i1.clamp(min=0) * in1, 1.0 - w1, w1, in0, in1
+    s0 = start.to(torch.float64)[:, None]
+    idx = torch.stack([s0 + p0, s0 + p1]).long()  # [2, B, S] image coordinate
+    inside = (idx >= 0) & (idx < limit[None, :, None])
+    w = torch.stack([1.0 - w1, w1]) * inside  # [2, B, S]
+    return idx.clamp(min=0) * inside, w
+
+
+def _crop_windows_cv2(buf: FrameBuffer, corners: torch.Tensor, crop_sizes: torch.Tensor, out_size: int,
+                      fill: torch.Tensor, image_index: torch.Tensor) -> torch.Tensor:
+    """CPU uint8 path: per window, fill-padded patch (only the window, not the whole frame) + ``cv2.resize``.
+
+    On the CPU cv2's SIMD fixed-point resize beats any torch gather at every window size and batch
+    (``experiments/bench/bench_crop.py``); this is the official ``get_subwindow`` result bit for bit.
+    """
+    import cv2
+
+    B = corners.shape[0]
+    out = np.empty((B, 3, out_size, out_size), np.uint8)  # written channels-first directly
+    ims = [im.numpy() for im in buf.images] if buf.images is not None else None
+    pix = buf.pixels.numpy() if ims is None else None
+    geo = torch.stack([buf.offsets, buf.heights, buf.widths], 1).tolist()  # CPU: no sync
+    fills = fill.to(torch.uint8).numpy()
+    for b, (k, (x0, y0), sz) in enumerate(zip(image_index.tolist(), corners.long().tolist(),
+                                              crop_sizes.long().tolist())):
+        off, h, w = geo[k]
+        im = ims[k] if ims is not None else pix[off:off + h * w].reshape(h, w, 3)
+        xa, ya, xb, yb = max(x0, 0), max(y0, 0), min(x0 + sz, w), min(y0 + sz, h)
+        if xa == x0 and ya == y0 and xb == x0 + sz and yb == y0 + sz:
+            patch = im[y0:y0 + sz, x0:x0 + sz]
+        elif xb > xa and yb > ya:  # partly outside: pad only the window, in one cv2 call
+            patch = cv2.copyMakeBorder(im[ya:yb, xa:xb], ya - y0, y0 + sz - yb, xa - x0, x0 + sz - xb,
+                                       cv2.BORDER_CONSTANT, value=fills[b].tolist())
+        else:  # entirely outside
+            out[b] = fills[b][:, None, None]
+            continue
+        if sz != out_size:
+            patch = cv2.resize(patch, (out_size, out_size), interpolation=cv2.INTER_LINEAR)
+        out[b] = patch.transpose(2, 0, 1)
+    return torch.from_numpy(out)  # [B, 3, S, S]
 
 
 def crop_windows(frames: Union[FrameBuffer, Sequence[ImageLike]], centers: torch.Tensor, crop_sizes: torch.Tensor,
                  out_size: int, fill: torch.Tensor, image_index: Optional[torch.Tensor] = None,
-                 out_dtype: torch.dtype = torch.uint8) -> torch.Tensor:
+                 out_dtype: torch.dtype = torch.uint8, backend: str = "auto") -> torch.Tensor:
     """Crop B windows and resize them to ``out_size`` -> ``[B, 3, out_size, out_size]``.
+
+    ``backend="auto"``: cv2 per window for uint8 output on the CPU (faster there at every size),
+    the batched torch op otherwise; ``"torch"`` forces the batched op. Separable two-pass bilinear: ONE uint8 gather fetches, for every output row, its 2 source rows
+    restricted to the 2 * S source columns the output needs (``[B, 2, S, 2S, 3]`` uint8); the rows
+    are blended (``[B, S, 2S, 3]`` float), then the columns (two slices, no second gather). No 6-D
+    float temporary, no host sync and no host->device upload in the hot path (a :class:`FrameBuffer`
+    built once per step uploads its frame geometry in one small copy).
 
     Args:
         frames: a :class:`FrameBuffer` or a list of uint8 HxWx3 images (torch on the device, or numpy).
         centers: ``[B, 2]`` window centres (cx, cy) in image pixels.
-        crop_sizes: ``[B]`` integer window sides in pixels (``s_z`` / ``s_x``).
+        crop_sizes: ``[B]`` integer window sides in pixels (``s_z`` / ``s_x``); must be >= 1 (checked
+            only for CPU tensors, where the check costs no device sync; clamped to 1 on the device).
         out_size: output side (128 template, 256 search).
         fill: ``[B, 3]`` or ``[3]`` colour for pixels outside the image (TransT: truncated mean of the
             first frame, see :func:`channel_mean_fill`).
@@ -170,12 +226,13 @@ def crop_windows(frames: Union[FrameBuffer, Sequence[ImageLike]], centers: torch
     centers = torch.as_tensor(centers, device=dev)
     if centers.dim() != 2 or centers.shape[1] != 2:
         raise ValueError(f"crop_windows: centers must be [B, 2], got {tuple(centers.shape)}")
-    B = centers.shape[0]
-    crop_sizes = torch.as_tensor(crop_sizes, device=dev).reshape(-1)
+    B, S = centers.shape[0], out_size
+    crop_sizes = torch.as_tensor(crop_sizes).reshape(-1)
     if crop_sizes.shape[0] != B:
         raise ValueError(f"crop_windows: crop_sizes must be [{B}], got {tuple(crop_sizes.shape)}")
-    if not bool((crop_sizes >= 1).all()):
+    if crop_sizes.device.type == "cpu" and not bool((crop_sizes >= 1).all()):
         raise ValueError(f"crop_windows: crop sizes must be >= 1, got {crop_sizes.tolist()}")
+    crop_sizes = torch.round(crop_sizes.to(dev, torch.float64)).clamp_(min=1.0)
     if image_index is None:
         if len(buf) != B:
             raise ValueError(f"crop_windows: {B} windows but {len(buf)} frames; pass image_index")
@@ -183,30 +240,32 @@ def crop_windows(frames: Union[FrameBuffer, Sequence[ImageLike]], centers: torch
     image_index = torch.as_tensor(image_index, device=dev, dtype=torch.long)
     fill = torch.as_tensor(fill, device=dev, dtype=torch.float32).expand(B, 3)
 
-    crop_sizes = torch.round(crop_sizes.to(torch.float64))
     corners = window_corners(centers.to(torch.float64), crop_sizes)  # [B, 2]
+    if backend not in ("auto", "torch"):
+        raise ValueError(f"crop_windows: backend must be 'auto' or 'torch', got {backend!r}")
+    if backend == "auto" and dev.type == "cpu" and out_dtype == torch.uint8:
+        return _crop_windows_cv2(buf, corners, crop_sizes, S, fill, image_index)
     H = buf.heights[image_index]
     W = buf.widths[image_index]
-    x0, x1, wx0, wx1, inx0, inx1 = _axis_taps(corners[:, 0], crop_sizes, out_size, W)  # [B, S]
-    y0, y1, wy0, wy1, iny0, iny1 = _axis_taps(corners[:, 1], crop_sizes, out_size, H)
-
-    # Out-of-image taps get weight 0 and their weight goes to the fill colour. The weights are
-    # separable, so the fill share is 1 - (sum of inside y weights) * (sum of inside x weights).
-    wy = torch.stack([wy0 * iny0, wy1 * iny1])  # [2, B, S] (tap, window, output row)
-    wx = torch.stack([wx0 * inx0, wx1 * inx1])  # [2, B, S] (tap, window, output column)
-    ys = torch.stack([y0, y1])[:, None]  # [2, 1, B, S]
-    xs = torch.stack([x0, x1])[None]  # [1, 2, B, S]
-    base = buf.offsets[image_index][:, None, None]  # [B, 1, 1]
-    rows = base + (ys * W[:, None])[..., None] + xs[..., None, :]  # [2, 2, B, S, S] pixel rows
-    vals = buf.pixels.index_select(0, rows.reshape(-1)).reshape(2, 2, B, out_size, out_size, 3)
-    weights = wy[:, None, :, :, None] * wx[None, :, :, None, :]  # [2, 2, B, S, S]
-    out = (weights[..., None] * vals.float()).sum((0, 1))  # [B, S, S, 3]
+    xs, wx = _axis_taps(corners[:, 0], crop_sizes, S, W)  # [2, B, S]
+    ys, wy = _axis_taps(corners[:, 1], crop_sizes, S, H)
+    cols = torch.cat([xs[0], xs[1]], 1)  # [B, 2S] the source columns: left taps, then right taps
+    rows = buf.offsets[image_index][:, None, None] + ys.transpose(0, 1) * W[:, None, None]  # [B, 2, S]
+    flat = rows[..., None] + cols[:, None, None, :]  # [B, 2, S, 2S] pixel rows of the flat buffer
+    vals = buf.pixels.index_select(0, flat.reshape(-1)).view(B, 2, S, 2 * S, 3)  # uint8
+    # pass 1: rows. [B, S, 2S, 3]
+    wy_b = wy.permute(1, 0, 2)[..., None, None]  # [B, 2, S, 1, 1]
+    r = vals[:, 0].float().mul_(wy_b[:, 0]).add_(vals[:, 1].float().mul_(wy_b[:, 1]))
+    # pass 2: columns, two slices. [B, S, S, 3]
+    out = r[:, :, :S].mul_(wx[0][:, None, :, None]).add_(r[:, :, S:].mul_(wx[1][:, None, :, None]))
+    # out-of-image taps had weight 0: their share (separable) goes to the fill colour
     fill_weight = 1.0 - wy.sum(0)[:, :, None] * wx.sum(0)[:, None, :]  # [B, S, S]
-    out = out + fill_weight[..., None] * fill[:, None, None, :]
-    out = out.permute(0, 3, 1, 2)  # [B, 3, S, S]
+    out.add_(fill_weight[..., None] * fill[:, None, None, :])
     if out_dtype == torch.uint8:
-        return out.round_().clamp_(0, 255).to(torch.uint8).contiguous()
-    return out.to(out_dtype).contiguous()
+        out = out.round_().clamp_(0, 255).to(torch.uint8)
+    else:
+        out = out.to(out_dtype)
+    return out.permute(0, 3, 1, 2).contiguous()  # [B, 3, S, S]
 
 
 def image_to_crop(boxes_xywh: torch.Tensor, crop_centers: torch.Tensor, crop_sizes: torch.Tensor,

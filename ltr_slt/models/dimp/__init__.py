@@ -1,0 +1,1 @@
+"""DiMP components: full ResNet-50, linear-filter classifier with steepest-descent optimizer, ATOM IoU-Net."""

@@ -26,6 +26,7 @@ import torch
 from ltr_slt.admin.cli_errors import run_cli
 
 from ltr_slt.admin import distributed as ddp
+from ltr_slt.admin.devices import DeviceError, check_device
 from ltr_slt.admin.seeding import DEFAULT_SEED, rank_seed, seed_everything
 
 logger = logging.getLogger(__name__)
@@ -168,9 +169,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.device:
         try:
-            torch.device(args.device)
-        except RuntimeError as err:
-            print(f"error: --device {args.device!r} is not a valid device ({err})", file=sys.stderr)
+            check_device(args.device)
+        except DeviceError as err:
+            print(f"error: {err}", file=sys.stderr)
             return 2
     multiprocessing.set_start_method("spawn", force=True)
 

@@ -8,8 +8,10 @@ Positional ``tracker_name parameter_name``; ``--dataset_name`` (default 'otb', p
 ``--on_error skip|fail``. Extras: ``--results_path`` (else ``env_settings().results_path``),
 ``--dataset_root`` (else the dataset's env path), ``--tracker_module`` / ``--parameter_module`` to run a
 tracker defined outside ``pytracking_slt`` (e.g. ``mypkg.trackers.foo``).
-Exit code: 0 when every sequence ran or was already there (failures with ``--on_error skip`` are
-listed), 1 when a sequence failed with ``--on_error fail``, 2 on bad arguments.
+Exit code: 0 when every sequence ran or was already there; 1 when any sequence failed (with
+``--on_error skip`` the others still run and the failures are listed with their count) or on a
+user error (one ``error:`` line: unknown dataset, missing weights, a device this machine lacks);
+2 on bad arguments.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import sys
 from typing import Any, Dict, List, Optional
 
 from ltr_slt.admin.cli_errors import run_cli
+from ltr_slt.admin.devices import DeviceError, check_device
 from pytracking_slt.evaluation.datasets import load_dataset
 from pytracking_slt.evaluation.running import ON_ERROR, SequenceOutcome, run_dataset
 from pytracking_slt.evaluation.tracker import Tracker
@@ -75,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.device:
+        try:
+            check_device(args.device)
+        except DeviceError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     sequence: Optional[Any] = args.sequence
@@ -100,6 +109,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"{done} sequences tracked{fps}, {exists} already present, {len(failed)} failed")
     for o in failed:
         print(f"  failed: {o.sequence}: {o.error}")
+    if failed:
+        print(f"error: {len(failed)} of {len(outcomes)} sequences failed (listed above); their results were "
+              f"not written", file=sys.stderr)
+        return 1
     return 0
 
 

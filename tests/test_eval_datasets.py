@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from pytracking_slt.evaluation import Sequence, SequenceList, get_dataset, load_dataset
+from pytracking_slt.evaluation.data import UnreadableSequence, UnreadableSequenceError
 from pytracking_slt.evaluation.specs import SpecError
 
 
@@ -111,8 +112,11 @@ def test_lasot_names_from_workspace_file_read_not_imported(tmp_path, monkeypatch
 def test_lasot_missing_flags_named(tmp_path):
     make_lasot(str(tmp_path))
     os.remove(os.path.join(str(tmp_path), "dog", "dog-2", "out_of_view.txt"))
-    with pytest.raises(SpecError, match="dog-2.*out_of_view.txt"):
-        get_dataset("lasot", root=str(tmp_path))
+    seqs = get_dataset("lasot", root=str(tmp_path))  # one broken sequence fails alone (issue 13, item 13)
+    bad = seqs["dog-2"]
+    assert isinstance(bad, UnreadableSequence) and not isinstance(seqs[0], UnreadableSequence)
+    with pytest.raises(UnreadableSequenceError, match="dog-2.*out_of_view.txt"):
+        bad.ground_truth_rect
 
 
 # ------------------------------------------------------------------------------------------------ GOT-10k / TrackingNet

@@ -30,6 +30,7 @@ from typing import Any, ContextManager, Dict, Iterable, List, Mapping, Optional,
 import torch
 
 from ltr_slt.admin import checkpoint as ckpt_io
+from ltr_slt.admin.devices import check_device
 from ltr_slt.admin import distributed as ddp
 from ltr_slt.admin.seeding import get_rng_state, rank_seed, seed_everything, set_rng_state
 from ltr_slt.admin.stats import AverageMeter, ProgressLogger, RunningAverage, StatValue, TensorboardWriter
@@ -61,11 +62,8 @@ def resolve_device(settings: Any) -> torch.device:
     requested = getattr(settings, "device", None)
     local_rank = ddp.get_local_rank()
     if requested:
-        device = torch.device(requested)
+        device = check_device(str(requested), "settings.device")  # DeviceError: one line naming the value
         if device.type == "cuda":
-            if not torch.cuda.is_available():
-                raise RuntimeError(f"settings.device={requested!r} but CUDA is not available "
-                                   "(use --device cpu)")
             if device.index is None:
                 device = torch.device("cuda", local_rank if ddp.is_distributed() else
                                       torch.cuda.current_device())

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from typing import Any, Dict, Iterable, List, Optional, Sequence as Seq, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence as Seq, Tuple, Union
 
 import numpy as np
 
@@ -84,6 +84,61 @@ class Sequence:
     def __repr__(self) -> str:
         return (f"Sequence(name={self.name!r}, dataset={self.dataset!r}, frames={len(self.frames)}, "
                 f"gt_rows={self.ground_truth_rect.shape[0]})")
+
+
+class UnreadableSequenceError(ValueError):
+    """A sequence's annotation files could not be read (the message names the file)."""
+
+
+class UnreadableSequence(Sequence):
+    """Stands in for a sequence whose files could not be read, so one bad file fails one sequence.
+
+    The runner reports it as a failed sequence and goes on with the others; anything that needs its
+    annotation (``ground_truth_rect``, ``init_info``) raises :class:`UnreadableSequenceError` with the
+    original reason instead of silently using an empty array.
+    """
+
+    def __init__(self, name: str, dataset: str, error: str) -> None:  # noqa: D107 - no Sequence.__init__
+        self.name = name
+        self.frames: List[str] = []
+        self.dataset = dataset
+        self.error = error
+        self.target_visible = None
+        self.cover = None
+        self.object_class = None
+        self.image_size = None
+        self.attributes = None
+        self.object_ids = None
+        self.multiobj_mode = False
+        self.ground_truth_seg = None
+        self.init_data: Dict[int, Dict[str, Any]] = {}
+
+    @property
+    def ground_truth_rect(self) -> np.ndarray:  # type: ignore[override]
+        raise UnreadableSequenceError(self.error)
+
+    def init_info(self) -> Dict[str, Any]:
+        raise UnreadableSequenceError(self.error)
+
+    def __repr__(self) -> str:
+        return f"UnreadableSequence(name={self.name!r}, dataset={self.dataset!r}, error={self.error!r})"
+
+
+def read_sequences(names: Iterable[Any], reader: Callable[[Any], Sequence], dataset: str,
+                   name_of: Callable[[Any], str] = str) -> "SequenceList":
+    """``[reader(n) for n in names]``, but a sequence whose files cannot be read (bad or missing
+    annotation, unsafe name) becomes an :class:`UnreadableSequence` with a warning naming the file,
+    so a benchmark run fails that sequence only."""
+    out = SequenceList()
+    for item in names:
+        try:
+            out.append(reader(item))
+        except (ValueError, OSError) as err:  # our readers raise ValueError subclasses naming the file
+            name = name_of(item)
+            message = f"sequence {name}: {err}" if name not in str(err) else str(err)
+            logger.warning("%s dataset: cannot read %s", dataset, message)
+            out.append(UnreadableSequence(name, dataset, message))
+    return out
 
 
 class SequenceList(list):

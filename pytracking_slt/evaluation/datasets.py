@@ -14,6 +14,10 @@ from typing import Any, Callable, Dict, Union
 from .data import BaseDataset, SequenceList
 
 
+class UnknownDatasetError(ValueError):
+    """A dataset name that is not in the registry (the message lists the known names)."""
+
+
 @dataclass
 class DatasetInfo:
     module: str
@@ -51,7 +55,8 @@ def load_dataset_object(name: str, **kwargs: Any) -> BaseDataset:
     key = name.lower()
     info = dataset_dict.get(key)
     if info is None:
-        raise ValueError(f"Unknown dataset '{name}'. Known: {', '.join(sorted(dataset_dict))}")
+        raise UnknownDatasetError(f"Unknown dataset '{name}'. Known: {', '.join(sorted(dataset_dict))} "
+                                  f"(or add one with register_dataset)")
     if isinstance(info, DatasetInfo):
         cls = getattr(importlib.import_module(info.module), info.class_name)
         return cls(**{**info.kwargs, **kwargs})

@@ -17,8 +17,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from .data import BaseDataset, Sequence, SequenceList
-from .results_io import load_text, load_vector
+from .data import BaseDataset, Sequence, SequenceList, read_sequences
+from .results_io import check_sequence_name, load_text, load_vector
 from .specs import SpecError, read_name_list
 
 
@@ -51,7 +51,7 @@ def read_resolution(meta_path: str) -> Optional[Tuple[int, int]]:
 
 
 def read_got10k_sequence(base: str, name: str, dataset_tag: str = "got10k") -> Sequence:
-    folder = os.path.join(base, name)
+    folder = os.path.join(base, check_sequence_name(name))
     gt_path = os.path.join(folder, "groundtruth.txt")
     if not os.path.isfile(gt_path):
         raise SpecError(f"GOT-10k sequence {name}: {gt_path} not found")
@@ -104,4 +104,4 @@ class GOT10KDataset(BaseDataset):
         return len(self.sequence_list)
 
     def get_sequence_list(self) -> SequenceList:
-        return SequenceList([read_got10k_sequence(self.base_path, n) for n in self.sequence_list])
+        return read_sequences(self.sequence_list, lambda n: read_got10k_sequence(self.base_path, n), self.name)

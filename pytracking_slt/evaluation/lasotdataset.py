@@ -19,8 +19,8 @@ from typing import List, Optional, Sequence as Seq
 
 import numpy as np
 
-from .data import BaseDataset, Sequence, SequenceList
-from .results_io import load_text, load_vector
+from .data import BaseDataset, Sequence, SequenceList, read_sequences
+from .results_io import check_sequence_name, load_text, load_vector
 from .specs import SpecError, literal_list_in_function, read_name_list, spec_from_env, workspace_dataset_file
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def lasot_test_names(root: str, split_file: Optional[str] = None, split: str = "
 
 def read_lasot_sequence(root: str, name: str, dataset_tag: str = "lasot") -> Sequence:
     """One LaSOT-layout sequence (also used for the synthetic set in LaSOT layout)."""
-    cls = name.rsplit("-", 1)[0]
+    cls = check_sequence_name(name).rsplit("-", 1)[0]
     folder = os.path.join(root, cls, name)
     gt_path = os.path.join(folder, "groundtruth.txt")
     if not os.path.isfile(gt_path):
@@ -110,4 +110,4 @@ class LaSOTDataset(BaseDataset):
         return len(self.sequence_list)
 
     def get_sequence_list(self) -> SequenceList:
-        return SequenceList([read_lasot_sequence(self.base_path, n) for n in self.sequence_list])
+        return read_sequences(self.sequence_list, lambda n: read_lasot_sequence(self.base_path, n), "lasot")

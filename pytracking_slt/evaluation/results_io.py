@@ -16,6 +16,7 @@ for a finished sequence.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 from typing import Dict, Optional, Sequence
@@ -24,11 +25,17 @@ import numpy as np
 
 from ltr_slt.admin.fileio import atomic_write_text
 
+logger = logging.getLogger(__name__)
+
 _SPLIT = re.compile(r"[\t, ]+")
 
 
 class ResultFileError(ValueError):
     """A result / annotation text file cannot be parsed; the message names the file and line."""
+
+
+class UnsafeSequenceNameError(ValueError):
+    """A sequence name would escape its folder when joined into a path (``../x``, ``a/b``)."""
 
 
 def load_text(path: str, dtype: type = np.float64, columns: Optional[int] = None) -> np.ndarray:
@@ -100,8 +107,35 @@ def format_values(values: Sequence[float]) -> str:
     return "".join("%f\n" % float(v) for v in np.asarray(values, dtype=np.float64).reshape(-1))
 
 
+def check_sequence_name(name: str, source: str = "") -> str:
+    """``name`` if it is safe as a single path component, else :class:`UnsafeSequenceNameError`.
+
+    Sequence names come from files (split lists, annotation folders, tables) and are joined into
+    result and frame paths: a name with a path separator, ``.``/``..`` or a NUL byte could read
+    or write outside the dataset / result folder, so it is refused.
+    """
+    bad = (not isinstance(name, str) or not name or name in (".", "..") or "\0" in name
+           or any(sep in name for sep in ("/", "\\", os.sep, os.altsep or "/")))
+    if bad:
+        where = f" (from {source})" if source else ""
+        raise UnsafeSequenceNameError(f"refusing sequence name {name!r}{where}: a name must be a single path "
+                                      f"component (no '/', '\\', '.' or '..')")
+    return name
+
+
+def check_relative_path(path: str, source: str = "") -> str:
+    """``path`` if it is relative and has no ``..`` component (table entries name sub-folders)."""
+    parts = path.replace("\\", "/").split("/")
+    if not path or os.path.isabs(path) or path.startswith(("/", "\\")) or ".." in parts or "\0" in path:
+        where = f" (from {source})" if source else ""
+        raise UnsafeSequenceNameError(f"refusing path {path!r}{where}: must be relative to the dataset root, "
+                                      f"without '..'")
+    return path
+
+
 def result_paths(results_dir: str, seq_name: str) -> Dict[str, str]:
-    base = os.path.join(results_dir, seq_name)
+    """The result files of one sequence (its name is checked: see :func:`check_sequence_name`)."""
+    base = os.path.join(results_dir, check_sequence_name(seq_name))
     return {"target_bbox": base + ".txt", "time": base + "_time.txt",
             "object_presence_score": base + "_object_presence_scores.txt"}
 
@@ -125,6 +159,25 @@ def save_tracker_output(results_dir: str, seq_name: str, output: Dict[str, list]
 def results_exist(results_dir: str, seq_name: str) -> bool:
     """pytracking's skip test: the box file exists."""
     return os.path.isfile(result_paths(results_dir, seq_name)["target_bbox"])
+
+
+def count_rows(path: str) -> int:
+    """Non-blank lines of a text file (rows of a box file), without parsing them."""
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def results_complete(results_dir: str, seq_name: str, num_frames: int) -> bool:
+    """The box file exists and has one row per frame (a truncated or foreign partial file is not done)."""
+    path = result_paths(results_dir, seq_name)["target_bbox"]
+    if not os.path.isfile(path):
+        return False
+    rows = count_rows(path)
+    if rows != num_frames:
+        logger.warning("%s has %d rows but sequence %s has %d frames: tracking it again", path, rows, seq_name,
+                       num_frames)
+        return False
+    return True
 
 
 def read_results(results_dir: str, seq_name: str) -> Dict[str, np.ndarray]:

@@ -2,10 +2,12 @@
 
 Behaviour (pytracking's ``running.py`` plus what long benchmark runs need):
 
-* a sequence whose ``<results_dir>/<seq>.txt`` exists is skipped (restart after a kill loses only
-  the sequences in flight; result files are written atomically, box file last);
+* a sequence whose ``<results_dir>/<seq>.txt`` exists with one row per frame is skipped (restart
+  after a kill loses only the sequences in flight; result files are written atomically, box file
+  last; a truncated or partial box file is tracked again);
 * ``threads=N > 0`` runs sequences in N spawn worker processes, each building its own tracker;
-* a sequence that cannot run (missing frames, broken annotation, tracker exception, invalid box)
+* a sequence that cannot run (missing frames, unreadable or broken annotation, unsafe name,
+  tracker exception, invalid box)
   is reported by name and skipped (``on_error='skip'``, default) or stops the run
   (``on_error='fail'``); with ``debug > 0`` nothing is written and errors propagate, as pytracking;
 * progress: a tqdm bar over (sequence, tracker) jobs with done / skipped / failed counts and the
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence as Seq, Tuple
 
 from .data import Sequence
-from .results_io import results_exist, save_tracker_output
+from .results_io import results_complete, save_tracker_output
 from .tracker import Tracker
 
 logger = logging.getLogger(__name__)
@@ -55,7 +57,11 @@ def run_sequence(seq: Sequence, tracker: Tracker, debug: int = 0, visdom_info: O
     """Run one tracker on one sequence and save its results (unless they exist or debug > 0)."""
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
-    if not debug and results_exist(tracker.results_dir, seq.name):
+    try:
+        done = not debug and results_complete(tracker.results_dir, seq.name, len(seq.frames))
+    except ValueError as err:  # unsafe sequence name: never joined into a path
+        return SequenceOutcome(seq.name, tracker.label, "failed", error=f"{type(err).__name__}: {err}")
+    if done:
         return SequenceOutcome(seq.name, tracker.label, "exists")
     from .viewer import make_view
     viewer = make_view(visdom_info)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from typing import List, Optional, Sequence as Seq
 
-from .data import BaseDataset, SequenceList
+from .data import BaseDataset, SequenceList, read_sequences
 from .got10kdataset import read_got10k_sequence
 from .lasotdataset import read_lasot_sequence
 from .specs import SpecError, read_name_list
@@ -77,6 +77,5 @@ class SyntheticDataset(BaseDataset):
         return len(self.sequence_list)
 
     def get_sequence_list(self) -> SequenceList:
-        if self.layout == "got10k":
-            return SequenceList([read_got10k_sequence(self.base_path, n, "synthetic") for n in self.sequence_list])
-        return SequenceList([read_lasot_sequence(self.base_path, n, "synthetic") for n in self.sequence_list])
+        read = read_got10k_sequence if self.layout == "got10k" else read_lasot_sequence
+        return read_sequences(self.sequence_list, lambda n: read(self.base_path, n, "synthetic"), "synthetic")

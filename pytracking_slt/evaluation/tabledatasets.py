@@ -21,8 +21,8 @@ import os
 import re
 from typing import Any, Dict, List, Optional
 
-from .data import BaseDataset, Sequence, SequenceList
-from .results_io import load_text
+from .data import BaseDataset, Sequence, SequenceList, read_sequences
+from .results_io import check_relative_path, check_sequence_name, load_text
 from .specs import SpecError, literal_list_in_function, load_table_json, spec_from_env, workspace_dataset_file
 
 logger = logging.getLogger(__name__)
@@ -136,6 +136,9 @@ class TableDataset(BaseDataset):
         return len(self.sequence_info_list)
 
     def _construct(self, info: Dict[str, Any]) -> Sequence:
+        check_sequence_name(str(info.get("name", "")), f"{self.tag} table {getattr(self, 'table_source', '')}")
+        for key in ("path", "anno_path"):
+            check_relative_path(str(info.get(key, "")), f"{self.tag} sequence {info['name']} {key}")
         omit = int(info.get("initOmit", 0))
         frames = ["{}/{}/{:0{nz}d}.{}".format(self.base_path, info["path"], k, info["ext"], nz=int(info["nz"]))
                   for k in range(int(info["startFrame"]) + omit, int(info["endFrame"]) + 1)]
@@ -143,7 +146,8 @@ class TableDataset(BaseDataset):
         return Sequence(info["name"], frames, self.tag, gt, object_class=info.get("object_class"))
 
     def get_sequence_list(self) -> SequenceList:
-        return SequenceList([self._construct(e) for e in self.sequence_info_list])
+        return read_sequences(self.sequence_info_list, self._construct, self.tag,
+                              name_of=lambda e: str(e.get("name", "?")))
 
 
 class OTBDataset(TableDataset):

@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
-from .data import Sequence
+from .data import Sequence, UnreadableSequence
 from .results_io import results_dir_for
 
 logger = logging.getLogger(__name__)
@@ -48,6 +48,8 @@ def read_image_rgb(path: str) -> np.ndarray:
 
 def check_sequence(seq: Sequence) -> None:
     """Fail early, naming the sequence, on missing frames or a broken first-frame annotation."""
+    if isinstance(seq, UnreadableSequence):
+        raise SequenceError(seq.error)
     if len(seq.frames) == 0:
         raise SequenceError(f"sequence {seq.name}: no frames")
     missing = [f for f in seq.frames if not os.path.isfile(f)]

@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 from typing import Optional, Sequence as Seq
 
-from .data import BaseDataset, Sequence, SequenceList
+from .data import BaseDataset, Sequence, SequenceList, read_sequences
 from .got10kdataset import sorted_jpgs
-from .results_io import load_text
+from .results_io import check_sequence_name, load_text
 from .specs import SpecError
 
 
@@ -38,9 +38,10 @@ class TrackingNetDataset(BaseDataset):
         return len(self.sequence_list)
 
     def _construct(self, set_name: str, video: str) -> Sequence:
-        gt = load_text(os.path.join(self.base_path, set_name, "anno", video + ".txt"), columns=4)
+        gt = load_text(os.path.join(self.base_path, set_name, "anno", check_sequence_name(video) + ".txt"), columns=4)
         frames = sorted_jpgs(os.path.join(self.base_path, set_name, "frames", video)) if self.load_frames else []
         return Sequence(video, frames, "trackingnet", gt)
 
     def get_sequence_list(self) -> SequenceList:
-        return SequenceList([self._construct(s, v) for s, v in self.sequence_list])
+        return read_sequences(self.sequence_list, lambda sv: self._construct(*sv), "trackingnet",
+                              name_of=lambda sv: sv[1])

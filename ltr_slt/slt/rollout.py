@@ -29,7 +29,35 @@ from ltr_slt.slt.trajectory import Trajectory
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["rollout", "clips_to_device"]
+__all__ = ["rollout", "clips_to_device", "NonFiniteRolloutError", "nonfinite_parameters"]
+
+
+class NonFiniteRolloutError(FloatingPointError):
+    """The policy's scores (or the network's weights) are NaN/inf: the run has diverged.
+
+    ``weights_nonfinite`` tells the trainer whether skipping the batch can help (scores only) or
+    not (the weights themselves are broken).
+    """
+
+    def __init__(self, message: str, weights_nonfinite: bool = False) -> None:
+        super().__init__(message)
+        self.weights_nonfinite = weights_nonfinite
+
+
+def nonfinite_parameters(net: torch.nn.Module) -> List[str]:
+    """Names of the parameters / buffers holding NaN or inf."""
+    tensors = list(net.named_parameters()) + list(net.named_buffers())
+    return [name for name, t in tensors if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+
+
+def _diverged(net: torch.nn.Module, step: int, what: str) -> NonFiniteRolloutError:
+    """The error for non-finite scores / boxes at rollout step ``step``, naming broken weights if any."""
+    bad = nonfinite_parameters(net)
+    if bad:
+        return NonFiniteRolloutError(f"rollout frame {step}: {what}; {len(bad)} weight tensor(s) are NaN/inf "
+                                     f"(first: {bad[0]})", weights_nonfinite=True)
+    return NonFiniteRolloutError(f"rollout frame {step}: {what} (the weights are finite but the network's "
+                                 f"outputs overflow)")
 
 
 def _first(seq: Any) -> Any:
@@ -129,7 +157,15 @@ def _rollout(tracker: Any, clips: Sequence[Any], device: torch.device | str,
     for k in range(steps):
         t = k + 1
         frames_t = [frames[i][min(t, last[i])] for i in range(n)]  # N x [H, W, 3] uint8
-        state, out = tracker.step(frames_t, state, mode="half", generator=generator, record=record)
+        try:
+            state, out = tracker.step(frames_t, state, mode="half", generator=generator, record=record)
+        except RuntimeError as err:
+            # torch.multinomial's message for NaN/inf/negative probabilities (the sampled half)
+            if "probability tensor contains" not in str(err):
+                raise
+            raise _diverged(net, t, "the policy's probabilities are NaN/inf") from err
+        if not bool(torch.isfinite(out.boxes).all()):
+            raise _diverged(net, t, "the tracker's boxes are NaN/inf")
         boxes[k] = out.boxes.to(device=device, dtype=boxes.dtype)
         actions[k] = out.actions.to(device)
         if record:

@@ -234,24 +234,9 @@ class BaseTrainer:
 
         if loss_bad or not math.isfinite(grad_norm):
             reason = "non-finite loss" if loss_bad else "non-finite gradient"
-            self.skipped_steps += 1
-            self.consecutive_nonfinite += 1
-            where = f"rank {self.rank}, " if self.world_size > 1 else ""
-            logger.warning("%sepoch %d: %s (loss=%s, grad_norm=%s): optimizer step skipped "
-                           "(%d in a row, %d skipped in total)", where, self.epoch, reason, loss_value,
-                           grad_norm, self.consecutive_nonfinite, self.skipped_steps)
             if self.scaler is not None:
                 self.scaler.update()  # lowers the fp16 loss scale
-            self.optimizer.zero_grad(set_to_none=True)
-            result = StepResult(False, grad_norm, loss_value, reason)
-            self._last_step = result
-            if self.consecutive_nonfinite >= self.max_consecutive_nonfinite:
-                raise NonFiniteLossError(
-                    f"{self.consecutive_nonfinite} consecutive optimizer steps had a non-finite loss or "
-                    f"gradient (last: {reason}, loss={loss_value}, grad_norm={grad_norm}) at epoch "
-                    f"{self.epoch}; training diverged. Lower the learning rate, check the data, or raise "
-                    "settings.max_consecutive_nonfinite.")
-            return result
+            return self.skip_step(reason, grad_norm, loss_value, detail=f" (loss={loss_value}, grad_norm={grad_norm})")
 
         max_norm = self.grad_clip_max_norm
         if max_norm and grad_norm_t is not None:
@@ -268,6 +253,28 @@ class BaseTrainer:
         self.consecutive_nonfinite = 0
         result = StepResult(True, grad_norm, loss_value)
         self._last_step = result
+        return result
+
+    def skip_step(self, reason: str, grad_norm: float = float("nan"),
+                  loss_value: Optional[float] = None, detail: str = "") -> StepResult:
+        """Count a skipped (non-finite) iteration in one warning line; too many in a row -> abort.
+
+        Raises :class:`NonFiniteLossError` after ``max_consecutive_nonfinite`` consecutive skips:
+        by then the run has diverged and skipping more would only waste time.
+        """
+        self.skipped_steps += 1
+        self.consecutive_nonfinite += 1
+        where = f"rank {self.rank}, " if self.world_size > 1 else ""
+        logger.warning("%sepoch %d: %s%s: optimizer step skipped (%d in a row, %d skipped in total)", where,
+                       self.epoch, reason, detail, self.consecutive_nonfinite, self.skipped_steps)
+        self.optimizer.zero_grad(set_to_none=True)
+        result = StepResult(False, grad_norm, loss_value, reason)
+        self._last_step = result
+        if self.consecutive_nonfinite >= self.max_consecutive_nonfinite:
+            raise NonFiniteLossError(
+                f"training diverged at epoch {self.epoch}: {self.consecutive_nonfinite} consecutive iterations "
+                f"were non-finite (last: {reason}{detail}). Lower the learning rate, check the data, or raise "
+                "settings.max_consecutive_nonfinite; resume from the last good checkpoint.")
         return result
 
     # ------------------------------------------------------------------ epoch loop
@@ -289,6 +296,9 @@ class BaseTrainer:
             try:
                 self._run_epochs(max_epochs)
                 break
+            except NonFiniteLossError as err:  # divergence: one line, no traceback, never retried
+                logger.error("%s", err)
+                raise
             except Exception as err:
                 logger.error("Training crashed at epoch %d:\n%s", self.epoch, traceback.format_exc())
                 if not fail_safe or retries >= max_retries or isinstance(err, NonFiniteLossError):

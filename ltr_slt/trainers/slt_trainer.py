@@ -21,9 +21,9 @@ import torch
 from ltr_slt.actors.slt_transt import LossNormaliser
 from ltr_slt.admin import distributed
 from ltr_slt.slt.reward import RewardResult, broadcast_advantages, compute_rewards
-from ltr_slt.slt.rollout import rollout
+from ltr_slt.slt.rollout import NonFiniteRolloutError, rollout
 from ltr_slt.slt.trajectory import Trajectory
-from ltr_slt.trainers.base_trainer import BaseTrainer
+from ltr_slt.trainers.base_trainer import BaseTrainer, NonFiniteLossError
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,10 @@ class SLTTrainer(BaseTrainer):
     def train_step(self, clips: Sequence[Any]) -> Dict[str, float]:
         """One SLT iteration on a batch (list) of clips."""
         t0 = time.perf_counter()
-        traj = self.explore(clips)
+        try:
+            traj = self.explore(clips)
+        except NonFiniteRolloutError as err:
+            return self.skip_diverged_rollout(err)
         t1 = time.perf_counter()
         rew = compute_rewards(traj, self.reward_name, self.reward_invisible)
         advantages = broadcast_advantages(rew.reward, traj.frame_mask)
@@ -121,6 +124,19 @@ class SLTTrainer(BaseTrainer):
         stats["time/explore"] = t1 - t0
         stats["time/learn"] = t2 - t1
         return stats
+
+    def skip_diverged_rollout(self, err: NonFiniteRolloutError) -> Dict[str, float]:
+        """NaN/inf scores in the rollout: abort when the weights are broken (skipping cannot help);
+        otherwise skip this batch like a non-finite step. Under DDP the other ranks are waiting in a
+        collective, so the run stops instead (resume from the last checkpoint)."""
+        if err.weights_nonfinite:
+            raise NonFiniteLossError(f"training diverged at epoch {self.epoch}: {err}. Lower the learning rate "
+                                     "and resume from the last good checkpoint.") from err
+        if self.world_size > 1:
+            raise NonFiniteLossError(f"rank {self.rank}, epoch {self.epoch}: {err}; stopping (a batch cannot be "
+                                     "skipped on one rank alone under DDP)") from err
+        self.skip_step(str(err))
+        return {"skipped": 1.0}
 
     @staticmethod
     def reward_stats(rew: RewardResult) -> Dict[str, float]:

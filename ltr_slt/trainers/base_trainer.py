@@ -139,6 +139,9 @@ class BaseTrainer:
         self.print_interval = int(getattr(s, "print_interval", None) or 10)
         self.print_stats = getattr(s, "print_stats", None)
         self.grad_clip_max_norm = getattr(s, "grad_clip_max_norm", None)
+        # Factor from this trainer's gradient to the units grad_clip_max_norm is written in (1: the
+        # same). SLTTrainer sets it per iteration so that the paper's threshold means what it meant.
+        self.grad_norm_scale = 1.0
         self.max_consecutive_nonfinite = int(getattr(s, "max_consecutive_nonfinite", None) or 20)
         self.keep_last_checkpoints = getattr(s, "keep_last_checkpoints", None)
         windows = getattr(s, "running_mean_stats", None)
@@ -205,6 +208,8 @@ class BaseTrainer:
         reduce/clip/check (default: everything in the optimiser).
         Sequence: DDP gradient average -> AMP unscale -> grad norm -> skip if loss or norm is
         non-finite -> clip to ``grad_clip_max_norm`` -> ``optimizer.step()`` -> ``zero_grad``.
+        The norm (returned, logged, compared with ``grad_clip_max_norm``) is the gradient's norm
+        times :attr:`grad_norm_scale`, i.e. in the units the threshold is written in.
         """
         params = list(params) if params is not None else self._optimized_params()
         loss_value: Optional[float] = None
@@ -228,7 +233,7 @@ class BaseTrainer:
             dev = grads[0].device
             grad_norm_t = torch.linalg.vector_norm(
                 torch.stack([torch.linalg.vector_norm(g.detach().float(), 2).to(dev) for g in grads]), 2)
-            grad_norm = float(grad_norm_t.item())
+            grad_norm = float(grad_norm_t.item()) * self.grad_norm_scale  # in grad_clip_max_norm's units
         else:
             grad_norm_t, grad_norm = None, 0.0
 

@@ -27,7 +27,9 @@ from ltr_slt.trainers.base_trainer import BaseTrainer, NonFiniteLossError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SLTTrainer", "chunk_indices"]
+__all__ = ["SLTTrainer", "chunk_indices", "official_grad_scale", "GRAD_CLIP_UNITS"]
+
+GRAD_CLIP_UNITS = ("official", "mean")
 
 
 def chunk_indices(num_clips: int, num_seq_backward: int) -> List[List[int]]:
@@ -37,12 +39,27 @@ def chunk_indices(num_clips: int, num_seq_backward: int) -> List[List[int]]:
     return [list(range(i, min(i + num_seq_backward, num_clips))) for i in range(0, num_clips, num_seq_backward)]
 
 
+def official_grad_scale(num_clips: int, num_seq_backward: int) -> float:
+    """Ratio of the official code's gradient to ours, for the clip threshold and the logged norm.
+
+    The official trainer back-propagates each chunk's *mean* loss and sums the chunks (spec 8.1),
+    so its gradient is (number of chunks) x the iteration mean that ours is: 4x for SLT-TransT
+    (8 clips, chunks of 2), 2x for SLT-TrDiMP. With ``grad_clip_units='official'`` (default) the
+    norm compared with ``grad_clip_max_norm`` and logged as ``grad_norm`` is ours times this factor,
+    so ``grad_clip_max_norm=100`` clips exactly when the official ``clip_grad_norm_(.., 100)`` did,
+    to the same direction (Adam(W) then takes the same step: it is invariant to the gradient's scale)
+    and the logged norm is comparable with the official logs (about 48 for SLT-TransT).
+    """
+    return float(len(chunk_indices(num_clips, num_seq_backward)))
+
+
 class SLTTrainer(BaseTrainer):
     """Sequence-level training of one tracker family (actor + batched tracker on the same net).
 
     Settings read: ``num_seq_backward`` (2), ``slt_reward`` ('ao' | 'success_auc'),
     ``slt_reward_invisible`` ('skip' | 'zero'), ``amp_rollout`` (run the rollout under the
-    same autocast as learning; default False: exploration in float32), plus BaseTrainer's.
+    same autocast as learning; default False: exploration in float32), ``grad_clip_units``
+    ('official' | 'mean', see :func:`official_grad_scale`), plus BaseTrainer's.
     """
 
     def __init__(self, actor: Any, loaders: Sequence[Any], optimizer: torch.optim.Optimizer, settings: Any,
@@ -55,6 +72,9 @@ class SLTTrainer(BaseTrainer):
         self.reward_name = str(getattr(settings, "slt_reward", "ao"))
         self.reward_invisible = str(getattr(settings, "slt_reward_invisible", "skip"))
         self.amp_rollout = bool(getattr(settings, "amp_rollout", False))
+        self.grad_clip_units = str(getattr(settings, "grad_clip_units", "official"))
+        if self.grad_clip_units not in GRAD_CLIP_UNITS:
+            raise ValueError(f"settings.grad_clip_units={self.grad_clip_units!r}: expected one of {GRAD_CLIP_UNITS}")
         self.generator: Optional[torch.Generator] = None  # None = global RNG (checkpointed by BaseTrainer)
 
     # -- phases -----------------------------------------------------------------------------
@@ -79,6 +99,9 @@ class SLTTrainer(BaseTrainer):
     def learn(self, traj: Trajectory, advantages: torch.Tensor) -> Dict[str, float]:
         """Chunked forward/backward over the recorded clips, then one (clipped) optimiser step."""
         norm = self.global_normaliser(traj)
+        if self.grad_clip_units == "official":  # global clips: every rank holds traj.num_clips
+            self.grad_norm_scale = official_grad_scale(traj.num_clips * distributed.get_world_size(),
+                                                       self.num_seq_backward)
         self.optimizer.zero_grad(set_to_none=True)
         stats: Dict[str, float] = {}
         total = 0.0

@@ -55,7 +55,8 @@ class SLTTransTActor:
     SS-only ablation: box losses on the tracker's own crops, no RL term), ``loss_weight``
     {'loss_bbox': 5, 'loss_giou': 2}, ``ss_ce_weight`` 0 (weight of TransT's classification CE on
     the recorded crops; 8.334 reproduces the frame-level objective for an SS ablation),
-    ``eos_coef`` 0.0625.
+    ``eos_coef`` 0.0625, ``matcher_clamp`` True (False: the official matcher's unclamped slicing
+    at the crop border, for side-by-side runs).
     """
 
     def __init__(self, net: nn.Module, policy: Any, box_loss: Optional[Callable] = None,
@@ -69,6 +70,7 @@ class SLTTransTActor:
         self.loss_weight = dict(get("loss_weight", None) or SLT_BOX_WEIGHT_DICT)
         self.ss_ce_weight = float(get("ss_ce_weight", 0.0))
         self.eos_coef = float(get("eos_coef", 0.0625))
+        self.matcher_clamp = bool(get("matcher_clamp", True))
         self.net.eval()
 
     # -- ltr actor protocol -----------------------------------------------------------------
@@ -108,7 +110,7 @@ class SLTTransTActor:
         valid = traj.valid.reshape(-1)
         gt = self._gt_targets(traj).reshape(-1, 4)
         hw = self.feature_size ** 2
-        num_pos = float(positive_mask(gt, self.feature_size, valid).sum())
+        num_pos = float(positive_mask(gt, self.feature_size, valid, self.matcher_clamp).sum())
         ce_weight = num_pos + self.eos_coef * (int(valid.sum()) * hw - num_pos)
         return LossNormaliser(num_frames=float(traj.frame_mask.sum()), num_pos=num_pos, ce_weight=ce_weight)
 
@@ -142,7 +144,8 @@ class SLTTransTActor:
 
         valid = chunk.valid[t_idx, c_idx]  # [M]
         gt = self._gt_targets(chunk)[t_idx, c_idx]  # [M, 4]
-        terms = self.box_loss(out["pred_boxes"], gt, valid)
+        mask = positive_mask(gt, self.feature_size, valid, self.matcher_clamp)  # [M, HW]
+        terms = self.box_loss(out["pred_boxes"], gt, valid, mask=mask)
         pos = max(norm.num_pos, 1.0)
         loss_bbox = terms.l1.sum() / pos
         loss_giou = terms.giou.sum() / pos
@@ -157,7 +160,7 @@ class SLTTransTActor:
             total = total + self.slt_loss_weight * loss_sl
             stats["Loss/sl_clf"] = float(loss_sl.detach())
         if self.ss_ce_weight > 0:
-            loss_ce = self._ce_sum(out["pred_logits"], gt, valid) / max(norm.ce_weight, 1e-12)
+            loss_ce = self._ce_sum(out["pred_logits"], mask, valid) / max(norm.ce_weight, 1e-12)
             total = total + self.ss_ce_weight * loss_ce
             stats["Loss/ce"] = float(loss_ce.detach())
         with torch.no_grad():
@@ -168,9 +171,8 @@ class SLTTransTActor:
         stats["Loss/total"] = float(total.detach()) / norm.scale
         return total, stats
 
-    def _ce_sum(self, logits: torch.Tensor, gt: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    def _ce_sum(self, logits: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         """TransT's weighted CE as a *sum* (positives weight 1, background eos_coef; valid frames)."""
-        mask = positive_mask(gt, self.feature_size, valid)  # [M, HW]
         target = torch.where(mask, 0, 1)
         per_token = F.cross_entropy(logits.transpose(1, 2), target, reduction="none")  # [M, HW]
         weight = torch.where(mask, 1.0, self.eos_coef) * valid.to(logits.dtype)[:, None]

@@ -8,7 +8,9 @@ Deliberate fix: the official code slices the grid with the unclamped numbers, so
 past the left/top border (negative Xmin) gets *no* positives (``b[-2:5]`` is empty) and a box fully
 outside on that side selects cells on the opposite border (``b[-5:-2]`` wraps). Here the ranges are
 clamped to the grid and always keep at least one cell (the nearest border cell for a box that lies
-fully outside). Boxes inside the grid give exactly the official cells.
+fully outside). Boxes inside the grid give exactly the official cells. ``clamp=False`` reproduces
+the official slicing (Python slice semantics, including the empty and wrapped ranges) for
+side-by-side runs (settings ``matcher_clamp=False``).
 """
 from __future__ import annotations
 
@@ -21,8 +23,17 @@ from torch import nn
 __all__ = ["cell_ranges", "positive_mask", "TrackingMatcher", "targets_to_boxes"]
 
 
-def cell_ranges(boxes_cxcywh: torch.Tensor, feature_size: int) -> torch.Tensor:
-    """Clamped half-open cell ranges [B, 4] = (Xmin, Xmax, Ymin, Ymax) for boxes [B, 4] in [0, 1]."""
+def _python_slice_bound(index: torch.Tensor, n: int) -> torch.Tensor:
+    """Where ``range(n)[i:]`` / ``[:i]`` puts the bound ``i``: negative counts from the end, then [0, n]."""
+    return torch.where(index < 0, (index + n).clamp(min=0), index.clamp(max=n))
+
+
+def cell_ranges(boxes_cxcywh: torch.Tensor, feature_size: int, clamp: bool = True) -> torch.Tensor:
+    """Half-open cell ranges [B, 4] = (Xmin, Xmax, Ymin, Ymax) for boxes [B, 4] in [0, 1].
+
+    ``clamp=True``: clamped to the grid, at least one cell. ``clamp=False``: the official code's
+    ``grid[Ymin:Ymax, Xmin:Xmax]`` with Python slice semantics (may be empty, may wrap).
+    """
     b = boxes_cxcywh.detach().to(torch.float64)  # official: python floats
     cx, cy, w, h = b.unbind(-1)
     n = feature_size
@@ -30,6 +41,9 @@ def cell_ranges(boxes_cxcywh: torch.Tensor, feature_size: int) -> torch.Tensor:
     lo_y, hi_y = torch.ceil((cy - h / 2) * n), torch.ceil((cy + h / 2) * n)
     hi_x = torch.where(hi_x == lo_x, hi_x + 1, hi_x)
     hi_y = torch.where(hi_y == lo_y, hi_y + 1, hi_y)
+    if not clamp:
+        bounds = [_python_slice_bound(v, n) for v in (lo_x, hi_x, lo_y, hi_y)]
+        return torch.stack(bounds, dim=-1).long()  # an empty range when lo >= hi
     lo_x, lo_y = lo_x.clamp(0, n - 1), lo_y.clamp(0, n - 1)
     hi_x = torch.maximum(hi_x.clamp(max=n), lo_x + 1)
     hi_y = torch.maximum(hi_y.clamp(max=n), lo_y + 1)
@@ -37,9 +51,9 @@ def cell_ranges(boxes_cxcywh: torch.Tensor, feature_size: int) -> torch.Tensor:
 
 
 def positive_mask(boxes_cxcywh: torch.Tensor, feature_size: int,
-                  valid: Optional[torch.Tensor] = None) -> torch.Tensor:
+                  valid: Optional[torch.Tensor] = None, clamp: bool = True) -> torch.Tensor:
     """[B, n*n] bool: True at the positive tokens of each sample (none where ``valid`` is False)."""
-    r = cell_ranges(boxes_cxcywh, feature_size).to(boxes_cxcywh.device)  # [B, 4]
+    r = cell_ranges(boxes_cxcywh, feature_size, clamp).to(boxes_cxcywh.device)  # [B, 4]
     grid = torch.arange(feature_size, device=boxes_cxcywh.device)
     in_x = (grid[None] >= r[:, 0:1]) & (grid[None] < r[:, 1:2])  # [B, n]
     in_y = (grid[None] >= r[:, 2:3]) & (grid[None] < r[:, 3:4])  # [B, n]

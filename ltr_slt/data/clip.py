@@ -7,7 +7,7 @@ Boxes are pytracking's ``[x, y, w, h]`` (top-left corner + size) in image pixels
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List
+from typing import List, Tuple
 
 import numpy as np
 
@@ -24,6 +24,7 @@ class Clip:
     template_frame_ids: List[int] = field(default_factory=list)
     search_frame_ids: List[int] = field(default_factory=list)
     mode: str = ""                      # 'sequential' | 'random_interval'
+    skipped_bad: Tuple[str, ...] = ()   # unreadable samples redrawn while making this clip (messages)
 
     @property
     def num_frames(self) -> int:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import random
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, Iterator, List, Optional, Sequence
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
+
+from ltr_slt.data.sampler import BadDataError
 
 logger = logging.getLogger(__name__)
 
@@ -52,13 +54,19 @@ class SLTLoader(DataLoader):
     :class:`~ltr_slt.data.sampler.SequenceSampler`), which is re-sent to the workers at the start of
     every epoch; ``persistent_workers=True`` would keep stale copies, so it is refused for such
     datasets.
+
+    Unreadable samples: a clip redrawn because a frame / annotation could not be read carries the
+    messages (``Clip.skipped_bad``); each is logged here, in the main process, as one warning naming
+    the file, and counted (``bad_samples`` this epoch, ``bad_samples_total``). More than
+    ``max_bad_samples`` in one epoch (default: 1 % of the epoch's samples, at least 10) stops
+    training with :class:`~ltr_slt.data.sampler.BadDataError`.
     """
 
     def __init__(self, name: str, dataset: Any, training: bool = True, batch_size: int = 1, shuffle: bool = False,
                  sampler: Any = None, batch_sampler: Any = None, num_workers: int = 0, epoch_interval: int = 1,
                  collate_fn: Optional[Callable] = None, stack_dim: int = 0, pin_memory: bool = False,
                  drop_last: bool = False, timeout: float = 0, worker_init_fn: Optional[Callable] = None,
-                 seed: Optional[int] = None, **kwargs: Any) -> None:
+                 seed: Optional[int] = None, max_bad_samples: Optional[int] = None, **kwargs: Any) -> None:
         if epoch_interval < 1:
             raise ValueError(f"SLTLoader {name!r}: epoch_interval must be >= 1, got {epoch_interval}")
         if kwargs.get("persistent_workers") and callable(getattr(dataset, "set_epoch", None)):
@@ -82,6 +90,31 @@ class SLTLoader(DataLoader):
         self.training = training
         self.epoch_interval = int(epoch_interval)
         self.stack_dim = stack_dim
+        if max_bad_samples is None:
+            try:
+                max_bad_samples = max(10, len(dataset) // 100)
+            except TypeError:  # iterable dataset without a length
+                max_bad_samples = 10
+        self.max_bad_samples = int(max_bad_samples)
+        self.bad_samples = 0
+        self.bad_samples_total = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        """Batches, reporting and counting the unreadable samples skipped to make them."""
+        self.bad_samples = 0
+        for batch in super().__iter__():
+            items = batch if isinstance(batch, list) else []
+            for item in items:
+                for message in getattr(item, "skipped_bad", ()):
+                    self.bad_samples += 1
+                    self.bad_samples_total += 1
+                    logger.warning("%s loader: skipped an unreadable training sample (%d this epoch, at most %d): "
+                                   "%s", self.name, self.bad_samples, self.max_bad_samples, message)
+            if self.bad_samples > self.max_bad_samples:
+                raise BadDataError(f"{self.name} loader: {self.bad_samples} unreadable training samples this epoch "
+                                   f"(more than max_bad_samples={self.max_bad_samples}); the warnings above name "
+                                   "the files. Fix or remove them, or raise max_bad_samples.")
+            yield batch
 
     def set_epoch(self, epoch: int) -> None:
         """New clips every epoch (forwarded to the dataset and to a sampler that supports it)."""

@@ -62,10 +62,12 @@ import torch
 from torch.utils.data import Dataset
 
 from ltr_slt.data.clip import Clip
+from ltr_slt.data.image_loader import ImageReadError
+from ltr_slt.dataset.base_video_dataset import AnnotationError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SequenceSampler", "SamplingError", "MODES"]
+__all__ = ["SequenceSampler", "SamplingError", "BadDataError", "BAD_SAMPLE_ERRORS", "MODES"]
 
 MODES = ("sequential", "random_interval")
 SpatialAugmentation = Callable[[Clip, np.random.Generator], Clip]
@@ -73,6 +75,14 @@ SpatialAugmentation = Callable[[Clip, np.random.Generator], Clip]
 
 class SamplingError(RuntimeError):
     """No usable video could be drawn (e.g. every drawn video has no visible frame)."""
+
+
+class BadDataError(RuntimeError):
+    """Too many unreadable training samples (frames / annotations): the data, not one file, is broken."""
+
+
+# A sample hitting one of these is redrawn (and reported by the loader) instead of stopping training.
+BAD_SAMPLE_ERRORS = (ImageReadError, AnnotationError)
 
 
 def _visible_mask(info: dict) -> np.ndarray:
@@ -116,7 +126,8 @@ class SequenceSampler(EpochSeeded, Dataset):
                  interval_prob: float = 0.3, seed: Optional[int] = None,
                  spatial_augmentation: Optional[SpatialAugmentation] = None, *,
                  min_interval: int = 0, min_visible_frames: Optional[int] = None, short_clip: str = "truncate",
-                 include_invisible: bool = False, max_redraws: int = 100, prob: Optional[float] = None) -> None:
+                 include_invisible: bool = False, max_redraws: int = 100, prob: Optional[float] = None,
+                 max_bad_redraws: int = 10) -> None:
         if not datasets:
             raise ValueError("SequenceSampler needs at least one dataset")
         self.datasets = list(datasets)
@@ -158,6 +169,7 @@ class SequenceSampler(EpochSeeded, Dataset):
         self.short_clip = short_clip
         self.include_invisible = bool(include_invisible)
         self.max_redraws = int(max_redraws)
+        self.max_bad_redraws = max(1, int(max_bad_redraws))
         self.spatial_augmentation = spatial_augmentation
         # seed=None: one random seed chosen here, in the main process, so every worker agrees on it
         self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(2 ** 63)
@@ -177,7 +189,25 @@ class SequenceSampler(EpochSeeded, Dataset):
 
     # ------------------------------------------------------------------ sampling
     def __getitem__(self, index: int) -> Clip:
+        """One clip. An unreadable frame or annotation redraws the sample (the same RNG goes on, so
+        this stays reproducible); the messages travel with the clip (``Clip.skipped_bad``) so the
+        loader reports them in the main process. ``max_bad_redraws`` failures in a row: the data is
+        broken, :class:`BadDataError`."""
         rng, np_rng = self.rng_for(index)
+        skipped: List[str] = []
+        while True:
+            try:
+                clip = self._sample(rng, np_rng)
+            except BAD_SAMPLE_ERRORS as err:
+                skipped.append(str(err))
+                if len(skipped) >= self.max_bad_redraws:
+                    raise BadDataError(f"{len(skipped)} samples in a row hit unreadable data (last: {err}); "
+                                       "check the dataset files") from err
+                continue
+            clip.skipped_bad = tuple(skipped)
+            return clip
+
+    def _sample(self, rng: random.Random, np_rng: np.random.Generator) -> Clip:
         dataset, seq_id, info, visible = self._draw_video(rng)
         mode = self._draw_mode(rng)
         if dataset.is_video_sequence():

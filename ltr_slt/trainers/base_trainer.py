@@ -31,6 +31,7 @@ import torch
 
 from ltr_slt.admin import checkpoint as ckpt_io
 from ltr_slt.admin.devices import check_device
+from ltr_slt.data.sampler import BadDataError
 from ltr_slt.admin import distributed as ddp
 from ltr_slt.admin.seeding import get_rng_state, rank_seed, seed_everything, set_rng_state
 from ltr_slt.admin.stats import AverageMeter, ProgressLogger, RunningAverage, StatValue, TensorboardWriter
@@ -301,7 +302,7 @@ class BaseTrainer:
             try:
                 self._run_epochs(max_epochs)
                 break
-            except NonFiniteLossError as err:  # divergence: one line, no traceback, never retried
+            except (NonFiniteLossError, BadDataError) as err:  # one line, no traceback, never retried
                 logger.error("%s", err)
                 raise
             except Exception as err:

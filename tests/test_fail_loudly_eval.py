@@ -170,3 +170,20 @@ def test_trainer_settings_device_is_a_user_error(monkeypatch):
     with pytest.raises(DeviceError, match="settings.device 'cuda:7': CUDA is not available") as info:
         resolve_device(settings)
     assert is_user_error(info.value)
+
+
+# -- item 15: NaN weights are refused for evaluation ----------------------------------------------------
+def test_tracker_refuses_a_checkpoint_with_nan_weights(tmp_path):
+    import torch
+
+    from ltr_slt.admin.loading import CheckpointError
+    from ltr_slt.models.tracking.transt import transt_tiny
+    from pytracking_slt.tracker.base.net_wrappers import NetWithBackbone
+    net = transt_tiny()
+    state = net.state_dict()
+    key = next(k for k, v in state.items() if v.is_floating_point())
+    state[key] = torch.full_like(state[key], float("nan"))
+    path = tmp_path / "diverged.pth.tar"
+    torch.save({"net": state, "constructor": net.constructor}, path)
+    with pytest.raises(CheckpointError, match=r"diverged\.pth\.tar.*1 tensor\(s\) with NaN/inf"):
+        NetWithBackbone(str(path), use_gpu=False, device="cpu").initialize()

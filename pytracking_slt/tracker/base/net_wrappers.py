@@ -75,6 +75,7 @@ class NetWrapper:
         path = resolve_network_path(self.net_path)
         kwargs = dict(self.net_kwargs)
         kwargs.setdefault("backbone_pretrained", False)  # never fetch ImageNet weights for tracking
+        kwargs.setdefault("refuse_nonfinite", True)  # NaN/inf weights would only produce garbage results
         net, _ = load_network(path, **kwargs)
         logger.info("loaded network %s", path)
         return net

@@ -84,13 +84,14 @@ def run_training(train_module: str, train_name: str, cudnn_benchmark: bool = Tru
                  seed: Optional[int] = DEFAULT_SEED, settings: Any = None, *,
                  workspace: Optional[str] = None, device: Optional[str] = None,
                  settings_package: str = DEFAULT_PACKAGE,
-                 settings_module: Union[None, str, types.ModuleType] = None) -> Any:
+                 settings_module: Union[None, str, types.ModuleType] = None, announce: bool = True) -> Any:
     """Set up the process and call ``run(settings)`` of the train settings file.
 
     ``settings``: an existing settings object (e.g. ltr's, handed over by a workspace shim);
     default a fresh :class:`~ltr_slt.admin.settings.Settings`. ``settings_module``: the module
     (or dotted name) whose ``run`` to call, bypassing the package lookup (shims pass their own).
-    Returns whatever ``run`` returns.
+    ``announce``: print ltr's ``Training:  <module>  <name>`` line (False when the caller, e.g. a
+    workspace's ``ltr/run_training.py``, already did). Returns whatever ``run`` returns.
     """
     try:
         import cv2
@@ -107,7 +108,7 @@ def run_training(train_module: str, train_name: str, cudnn_benchmark: bool = Tru
     env_info = ddp.env_dist_info()  # rank known before the process group exists
     if seed is not None:
         seed_everything(rank_seed(int(seed), env_info.rank))
-    if env_info.rank == 0:
+    if announce and env_info.rank == 0:
         print(f"Training:  {train_module}  {train_name}", flush=True)
 
     if settings_module is None:

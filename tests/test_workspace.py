@@ -616,3 +616,90 @@ def test_tracking_run_through_workspace_run_tracker(trained):
                           timeout=120, env=trained.env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "LOADED ltr_slt.models.tracking.transt transt_tiny" in proc.stdout
+
+
+# ----------------------------------------------------------------------------------------------
+# issue 15: the tracker finds what training wrote; one-line errors; "Training:" once
+# ----------------------------------------------------------------------------------------------
+def _ensure_got10k_val(trained) -> Dict[str, "object"]:
+    import numpy as np
+    val = trained.got10k_path / "val"
+    if not (val / "list.txt").is_file():
+        return write_got10k_val(trained.got10k_path)
+    return {p.name: np.loadtxt(p / "groundtruth.txt", delimiter=",") for p in sorted(val.iterdir()) if p.is_dir()}
+
+
+def _workspace_run_tracker(trained, *args: str, **env: str) -> subprocess.CompletedProcess:
+    full_env = dict(trained.env, **env)
+    full_env.pop("SLT_TINY_NET", None)
+    return subprocess.run([sys.executable, str(trained.root / "pytracking/run_tracker.py"), *args],
+                          cwd=trained.cwd, capture_output=True, text=True, timeout=300, env=full_env)
+
+
+def test_training_line_is_printed_once(trained):
+    assert trained.train.returncode == 0, trained.train.stdout + trained.train.stderr
+    assert trained.train.stdout.count("Training:") == 1, trained.train.stdout
+
+
+def test_tracker_finds_the_checkpoint_training_just_wrote(trained):
+    """No net_path, no $SLT_TINY_NET, nothing copied to network_path: the newest epoch of
+    checkpoints/ltr/slt/transt_slt_tiny/ is used, and the file used is named once."""
+    assert trained.train.returncode == 0, "training failed (see test_training_run_through_workspace_run_training)"
+    gts = _ensure_got10k_val(trained)
+    newest = sorted(trained.checkpoint_dir.glob("TransT_ep*.pth.tar"))[-1]
+    proc = _workspace_run_tracker(trained, "slt_transt", "slt_transt_tiny", "--dataset_name", "got10k_val",
+                                  "--runid", "7")
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log
+    used = f"slt_transt_tiny: using {newest} (newest checkpoint of training run slt transt_slt_tiny)"
+    assert proc.stderr.count(used) == 1, log  # once, although parameters() runs once per sequence
+    results = trained.results_path / "slt_transt" / "slt_transt_tiny_007"
+    for name, gt in gts.items():
+        assert (results / f"{name}.txt").is_file(), log
+    assert not list(trained.cwd.iterdir())
+
+
+def test_tracker_without_any_network_exits_non_zero_in_one_line(trained):
+    """transt_tiny was never trained in this workspace: one error line, exit code 1, nothing written."""
+    assert trained.train.returncode == 0
+    _ensure_got10k_val(trained)
+    proc = _workspace_run_tracker(trained, "transt", "transt_tiny", "--dataset_name", "got10k_val")
+    errors = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    expected_dir = trained.workspace_dir / "checkpoints" / "ltr" / "transt" / "transt_tiny"
+    assert errors == [f"error: transt_tiny: no network to track with: no net_path given, $SLT_TINY_NET not set, "
+                      f"no *_epNNNN.pth.tar in {expected_dir}; train it with `python ltr/run_training.py transt "
+                      f"transt_tiny` (or slt-train), or pass net_path=<file or checkpoint folder>"], proc.stderr
+    assert not (trained.results_path / "transt").exists()
+
+
+def test_training_shim_errors_are_the_cli_error_lines(trained, tmp_path):
+    """Missing transt.pth through the workspace's ltr/run_training.py: slt-train's `error:` message, no traceback."""
+    proc = subprocess.run([sys.executable, str(trained.root / "ltr/run_training.py"), "slt", "transt_slt"],
+                          cwd=trained.cwd, capture_output=True, text=True, timeout=300, env=trained.env)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback (most recent call last)" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("error: network file 'transt.pth' not found. Looked in:"), proc.stderr
+    assert proc.stdout.count("Training:") == 1
+    ours = subprocess.run([sys.executable, "-m", "ltr_slt.run_training", "slt", "transt_slt", "--workspace",
+                           str(tmp_path)], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env=trained.env)
+    assert ours.returncode == 1 and ours.stderr.splitlines()[0] == proc.stderr.splitlines()[0]
+
+
+def test_training_shim_reports_a_missing_dataset_in_one_line(trained):
+    """transt.pth is there (an empty placeholder: datasets are checked before it is read) but the
+    workspace's ltr/admin/local.py names no LaSOT folder: one `error:` line, no traceback."""
+    pretrained = trained.workspace_dir / "pretrained_networks"
+    pretrained.mkdir(parents=True, exist_ok=True)
+    placeholder = pretrained / "transt.pth"
+    placeholder.write_bytes(b"")
+    try:
+        proc = subprocess.run([sys.executable, str(trained.root / "ltr/run_training.py"), "slt", "transt_slt"],
+                              cwd=trained.cwd, capture_output=True, text=True, timeout=300, env=trained.env)
+    finally:
+        placeholder.unlink()
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback (most recent call last)" not in proc.stderr, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "LaSOT root is not configured" in errors[0], proc.stderr

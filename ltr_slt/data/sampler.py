@@ -63,11 +63,10 @@ from torch.utils.data import Dataset
 
 from ltr_slt.data.clip import Clip
 from ltr_slt.data.image_loader import ImageReadError
-from ltr_slt.dataset.base_video_dataset import AnnotationError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SequenceSampler", "SamplingError", "BadDataError", "BAD_SAMPLE_ERRORS", "MODES"]
+__all__ = ["SequenceSampler", "SamplingError", "BadDataError", "bad_sample_errors", "MODES"]
 
 MODES = ("sequential", "random_interval")
 SpatialAugmentation = Callable[[Clip, np.random.Generator], Clip]
@@ -81,8 +80,11 @@ class BadDataError(RuntimeError):
     """Too many unreadable training samples (frames / annotations): the data, not one file, is broken."""
 
 
-# A sample hitting one of these is redrawn (and reported by the loader) instead of stopping training.
-BAD_SAMPLE_ERRORS = (ImageReadError, AnnotationError)
+def bad_sample_errors() -> Tuple[type, ...]:
+    """A sample hitting one of these is redrawn (and reported by the loader) instead of stopping
+    training: unreadable frames and broken annotations. (Imported here: ltr_slt.dataset imports us.)"""
+    from ltr_slt.dataset.base_video_dataset import AnnotationError
+    return (ImageReadError, AnnotationError)
 
 
 def _visible_mask(info: dict) -> np.ndarray:
@@ -195,10 +197,11 @@ class SequenceSampler(EpochSeeded, Dataset):
         broken, :class:`BadDataError`."""
         rng, np_rng = self.rng_for(index)
         skipped: List[str] = []
+        bad_errors = bad_sample_errors()
         while True:
             try:
                 clip = self._sample(rng, np_rng)
-            except BAD_SAMPLE_ERRORS as err:
+            except bad_errors as err:
                 skipped.append(str(err))
                 if len(skipped) >= self.max_bad_redraws:
                     raise BadDataError(f"{len(skipped)} samples in a row hit unreadable data (last: {err}); "

@@ -24,7 +24,7 @@ from typing import Any, Dict
 logger = logging.getLogger(__name__)
 
 __all__ = ["WORKSPACE_VAR", "workspace_root_of", "enter_workspace", "workspace_env_overrides",
-           "convert_settings", "run_in_workspace"]
+           "convert_settings", "run_in_workspace", "call_parameters"]
 
 WORKSPACE_VAR = "SLT_PYTRACKING_WORKSPACE"
 # Every shim sits three folders below the root: ltr/train_settings/slt/x.py,
@@ -100,8 +100,26 @@ def run_in_workspace(target: str, workspace_settings: Any) -> Any:
 
     Uses ``ltr_slt.run_training.run_training`` when it accepts a ``settings`` argument (so seeding,
     device selection and distributed set-up are the same as ``slt-train``), else calls
-    ``target.run(settings)`` directly.
+    ``target.run(settings)`` directly. A user error (missing ``transt.pth``, a missing dataset
+    split, ...) is printed as the same one ``error:`` line as ``slt-train`` prints and the process
+    exits 1 (``SLT_TRACEBACK=1`` shows the traceback); the workspace script already printed
+    ``Training: ...``, so ours does not print it again.
     """
+    from ltr_slt.admin.cli_errors import run_cli
+
+    result: Dict[str, Any] = {}
+
+    def body() -> int:
+        result["value"] = _run_in_workspace(target, workspace_settings)
+        return 0
+
+    code = run_cli(body)
+    if code:
+        raise SystemExit(code)
+    return result.get("value")
+
+
+def _run_in_workspace(target: str, workspace_settings: Any) -> Any:
     if not logging.getLogger().handlers:  # the workspace's run_training.py configures no logging
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = convert_settings(workspace_settings)
@@ -119,6 +137,8 @@ def run_in_workspace(target: str, workspace_settings: Any) -> Any:
                 kwargs["settings_module"] = target
             elif "settings_package" in params:
                 kwargs["settings_package"] = package
+            if "announce" in params:
+                kwargs["announce"] = False  # the workspace's run_training.py printed "Training: ..."
             try:
                 import torch.backends.cudnn as cudnn
                 if "cudnn_benchmark" in params:
@@ -127,3 +147,27 @@ def run_in_workspace(target: str, workspace_settings: Any) -> Any:
                 pass
             return runner(module_name, name, **kwargs)
     return importlib.import_module(target).run(settings)
+
+
+def call_parameters(parameters: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run one of our ``parameters()`` for a workspace parameter shim.
+
+    pytracking's runner catches every ``Exception`` of a sequence, prints it and exits 0 even when
+    nothing was tracked. A user error here (no network found, ...) is the same for every sequence,
+    so in the main process it ends the run: one ``error:`` line and exit code 1 (``SystemExit``,
+    which pytracking does not catch). In a pytracking worker process (``--threads N``) exiting
+    would hang its pool, so the error is raised as it is and pytracking reports it per sequence.
+    """
+    import multiprocessing
+
+    from ltr_slt.admin.cli_errors import is_user_error
+
+    try:
+        return parameters(*args, **kwargs)
+    except Exception as err:  # noqa: BLE001 - classified right below
+        if (not is_user_error(err) or multiprocessing.parent_process() is not None
+                or os.environ.get("SLT_TRACEBACK", "") not in ("", "0")):
+            raise
+        import sys
+        print(f"error: {err}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from err

@@ -137,11 +137,16 @@ def _tracker_body(target: str, name: str) -> str:
 
 def _parameter_body(target: str, family: str, name: str) -> str:
     return (f'"""`run_tracker.py {family} {name}` parameters -> `{target}` (installed SLT package).\n\n'
-            f"Networks are looked up in this workspace's network_path first (pytracking_slt.workspace.weights).\n"
+            f"Networks are looked up in this workspace's network_path first, then in what training wrote to\n"
+            f"its checkpoints folder (pytracking_slt.workspace.weights); the file used is printed once.\n"
             f'"""\n'
             + _ENTER +
             f"from {target} import *  # noqa: E402,F401,F403\n"
-            f"from {target} import parameters  # noqa: E402,F401\n")
+            f"from {target} import parameters as _parameters  # noqa: E402\n\n\n"
+            f"def parameters(*args, **kwargs):\n"
+            f'    """`{target}.parameters`; no network found -> one `error:` line, exit code 1."""\n'
+            f"    from pytracking_slt.workspace.bridge import call_parameters\n"
+            f"    return call_parameters(_parameters, *args, **kwargs)\n")
 
 
 # ------------------------------------------------------------------------------------------

@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import sys
 from dataclasses import dataclass
-from typing import Any, Iterable, List, Optional, Sequence, Union
+from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["KNOWN_WEIGHTS", "SearchDir", "WeightsNotFoundError", "find_weights", "resolve_weights",
-           "settings_weight_dirs", "weight_search_dirs"]
+           "settings_weight_dirs", "weight_search_dirs", "training_checkpoint_dir", "latest_training_checkpoint",
+           "tracker_weights", "announce_weights"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -164,3 +167,86 @@ def resolve_weights(name: PathLike, settings: Any = None, *, allow_dir: bool = F
             return os.path.abspath(expanded)
     extra = settings_weight_dirs(settings) if settings is not None else []
     return find_weights(name, extra_dirs=extra)
+
+
+# ------------------------------------------------------------------------------------------
+# what training wrote: the rule every family's parameter files share
+# ------------------------------------------------------------------------------------------
+_EPOCH_FILE = re.compile(r"_ep(\d+)\.pth\.tar$")
+_ANNOUNCED: set = set()
+
+
+def training_checkpoint_dir(train_module: str, train_name: str, workspace_dir: Optional[str] = None) -> str:
+    """``<workspace_dir>/checkpoints/ltr/<train_module>/<train_name>`` (where ``slt-train`` and the
+    workspace's ``ltr/run_training.py`` write); ``workspace_dir`` defaults to the resolved one
+    (inside a pytracking workspace: its ``ltr/admin/local.py``)."""
+    if workspace_dir is None:
+        from ltr_slt.admin.environment import env_settings
+        workspace_dir = env_settings().workspace_dir or ""
+    return os.path.join(os.path.expanduser(workspace_dir), "checkpoints", "ltr", train_module, train_name)
+
+
+def latest_training_checkpoint(train_module: str, train_name: str, workspace_dir: Optional[str] = None
+                               ) -> Optional[str]:
+    """The highest-epoch ``*_epNNNN.pth.tar`` of that training run, or None."""
+    folder = training_checkpoint_dir(train_module, train_name, workspace_dir)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return None
+    epochs = [(int(m.group(1)), n) for n in names if (m := _EPOCH_FILE.search(n)) and not n.startswith(".")]
+    if not epochs:
+        return None
+    return os.path.abspath(os.path.join(folder, max(epochs)[1]))
+
+
+def announce_weights(caller: str, path: str, how: str) -> None:
+    """Say once per process which network file a parameter file uses (stderr: visible by default)."""
+    key = (caller, path)
+    if key not in _ANNOUNCED:
+        _ANNOUNCED.add(key)
+        print(f"{caller}: using {path} ({how})", file=sys.stderr, flush=True)
+
+
+def tracker_weights(caller: str, net_path: Optional[str] = None, *, env_var: Optional[str] = None,
+                    file_name: Optional[str] = None, train_settings: Optional[Tuple[str, str]] = None) -> str:
+    """The network a parameter file uses, the same rule for every tracker family.
+
+    First match wins: ``net_path`` (a path, or a name looked up like :func:`resolve_weights`; folders
+    allowed); ``$<env_var>``; ``file_name`` found by :func:`find_weights` (network_path,
+    pretrained_networks, ...); the newest checkpoint of the training run ``train_settings`` =
+    ``(train_module, train_name)`` in this workspace's ``checkpoints/ltr/<module>/<name>/``. The
+    file used is announced once (:func:`announce_weights`). Nothing found:
+    :class:`WeightsNotFoundError`, one line naming everything tried and the command that trains it.
+    """
+    if net_path:
+        path = resolve_weights(net_path, allow_dir=True)
+        announce_weights(caller, path, "net_path")
+        return path
+    tried = []
+    if env_var:
+        value = os.environ.get(env_var, "")
+        if value:
+            path = resolve_weights(value, allow_dir=True)
+            announce_weights(caller, path, f"${env_var}")
+            return path
+        tried.append(f"${env_var} not set")
+    if file_name:
+        try:
+            path = find_weights(file_name)
+        except WeightsNotFoundError:
+            tried.append(f"'{file_name}' not in the network folders (slt-doctor lists them)")
+        else:
+            announce_weights(caller, path, "network folders")
+            return path
+    if train_settings:
+        module, name = train_settings
+        path = latest_training_checkpoint(module, name)
+        if path:
+            announce_weights(caller, path, f"newest checkpoint of training run {module} {name}")
+            return path
+        tried.append(f"no *_epNNNN.pth.tar in {training_checkpoint_dir(module, name)}")
+    hint = (f"; train it with `python ltr/run_training.py {train_settings[0]} {train_settings[1]}` (or slt-train)"
+            if train_settings else "")
+    raise WeightsNotFoundError(f"{caller}: no network to track with: no net_path given, " + ", ".join(tried)
+                               + hint + ", or pass net_path=<file or checkpoint folder>")

@@ -8,4 +8,6 @@ from pytracking_slt.parameter.transt_common import transt_parameters
 
 
 def parameters(net_path: Optional[str] = None, device: Optional[str] = None, **overrides: Any) -> TrackerParams:
-    return transt_parameters(net_path or "slt_transt.pth", device=device, **overrides)
+    if net_path:
+        return transt_parameters(net_path, device=device, **overrides)
+    return transt_parameters("slt_transt.pth", device=device, train_settings=("slt", "transt_slt"), **overrides)

@@ -1,8 +1,9 @@
 """SLT-TransT with a tiny network checkpoint (tests, CPU demo).
 
-The checkpoint comes from the ``net_path`` argument or the environment variable ``SLT_TINY_NET``
-(e.g. the demo's ``<workspace>/checkpoints/ltr/slt/transt_slt_tiny/TransT_ep0001.pth.tar`` or its
-folder). Runs on the CPU unless ``device`` / ``$SLT_DEVICE`` says otherwise.
+The checkpoint comes from the ``net_path`` argument, the environment variable ``SLT_TINY_NET``
+(a file or checkpoint folder), or else the newest checkpoint that ``slt transt_slt_tiny`` training
+wrote to ``<workspace_dir>/checkpoints/ltr/slt/transt_slt_tiny/``; the file used is printed
+once. Runs on the CPU unless ``device`` / ``$SLT_DEVICE`` says otherwise.
 """
 from __future__ import annotations
 
@@ -14,4 +15,5 @@ from pytracking_slt.parameter.transt_common import tiny_transt_parameters
 
 
 def parameters(net_path: Optional[str] = None, device: Optional[str] = None, **overrides: Any) -> TrackerParams:
-    return tiny_transt_parameters("slt_transt_tiny", net_path, device, **overrides)
+    return tiny_transt_parameters("slt_transt_tiny", net_path, device, train_settings=("slt", "transt_slt_tiny"),
+                                  **overrides)

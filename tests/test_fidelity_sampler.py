@@ -71,3 +71,49 @@ def test_dataset_mix_kept_when_videos_are_unusable():
                               max_redraws=1000)
     names = Counter(sampler._draw_video(random.Random(k))[0].get_name() for k in range(2000))
     assert abs(names["bad"] / 2000 - 0.5) < 0.05
+
+
+def _enumerated_walk(visible, left, T, max_interval=10):
+    """Exact joint law of the official walk's last two frames from ``left`` (spec 2.4 step 4).
+
+    With no invisible stretch longer than ``max_interval`` every window holds a visible frame (at
+    least ``last`` itself), so the walk is a Markov chain that always reaches T frames (at the
+    video's end it repeats the last frame): P(x_{T-2} = a, x_{T-1} = b), enumerated.
+    """
+    n = len(visible)
+    kernel = np.zeros((n, n))
+    for last in range(n):
+        window = [i for i in range(last, min(last + max_interval + 1, n)) if visible[i]]
+        if window:
+            kernel[last, window] = 1.0 / len(window)
+    p = np.zeros(n)
+    p[left] = 1.0
+    for _ in range(T - 2):
+        p = p @ kernel
+    return p[:, None] * kernel
+
+
+def test_clip_end_law_matches_the_enumerated_official_walk():
+    """The last two frames of random-interval clips follow the enumerated official law: clips end
+    at the video's last frame, *repeated* (the old code filled with earlier frames instead)."""
+    n, T, draws = 60, 24, 6000
+    visible = np.ones(n, bool)
+    visible[[5, 17, 18, 40]] = False
+    sampler = SequenceSampler([_Seqs("a", [visible])], samples_per_epoch=1, num_search_frames=T,
+                              frame_sample_mode="random_interval", interval_prob=1.0, seed=0, short_clip="pad",
+                              min_visible_frames=0)
+    lefts, ends = [], []
+    for k in range(draws):
+        _, search = sampler.sample_frame_ids(visible, "random_interval", random.Random(k))
+        assert len(search) == T
+        lefts.append(search[0])
+        ends.append((search[-2], search[-1]))
+    expected = np.zeros((n, n))  # mixture over the observed first frames of the exact per-left law
+    for left, count in Counter(lefts).items():
+        expected += count / draws * _enumerated_walk(visible, left, T)
+    observed = np.zeros((n, n))
+    for a, b in ends:
+        observed[a, b] += 1.0 / draws
+    total_variation = 0.5 * np.abs(observed - expected).sum()
+    assert total_variation < 0.05, total_variation
+    assert expected[n - 1, n - 1] > 0.8  # officially most clips end frozen on the last frame

@@ -190,3 +190,53 @@ def test_tracking_api_accepts_the_trackers_4d_shapes():
         assert p.shape == (1, 5)
         allf = net.extract_features(tr[0, :1])
         assert list(allf) == ["layer2", "layer3", "classification"] and allf["classification"].shape == (1, 16, 4, 4)
+
+
+# -- learning-rate groups and frozen parts of the official train settings ---------------------------
+from ltr_slt.models.tracking.param_groups import RECIPES, dimp_param_groups  # noqa: E402
+from ltr_slt.models.tracking.dimpnet import trdimpnet_tiny  # noqa: E402
+
+
+def _group_lrs(groups, default):
+    return {g["name"]: g.get("lr", default) for g in groups}
+
+
+def test_param_groups_follow_the_official_settings():
+    torch.manual_seed(0)
+    net = dimpnet_tiny()
+    groups, lr = dimp_param_groups(net, "dimp50")
+    assert lr == 2e-4
+    assert _group_lrs(groups, lr) == {"classifier.filter_initializer": 5e-5, "classifier.filter_optimizer": 5e-4,
+                                      "classifier.feature_extractor": 5e-5, "bb_regressor": 2e-4,
+                                      "feature_extractor": 2e-5}
+    assert all(p.requires_grad for p in net.parameters())  # DiMP-50 freezes nothing
+    optim = torch.optim.Adam(groups, lr=lr)  # no parameter in two groups
+    assert sum(len(g["params"]) for g in optim.param_groups) == len(list(net.parameters()))
+
+    net = trdimpnet_tiny()
+    groups, lr = dimp_param_groups(net, "trdimp")
+    assert _group_lrs(groups, lr) == {"classifier.filter_initializer": 5e-5, "classifier.filter_optimizer": 5e-4,
+                                      "classifier.feature_extractor": 5e-5, "classifier.transformer": 1e-3,
+                                      "bb_regressor": 1e-3, "feature_extractor.layer3": 2e-5}
+    transformer_group = next(g for g in groups if g["name"] == "classifier.transformer")
+    assert len(transformer_group["params"]) == 8  # shared self-attention counted once: 2 x (WK, WV) x (w, b)
+    torch.optim.Adam(groups, lr=lr)
+    frozen = {n.split(".")[1] for n, p in net.named_parameters() if not p.requires_grad}
+    assert frozen == {"conv1", "bn1", "layer1", "layer2"}
+
+    slt, slt_lr = dimp_param_groups(net, "slt_trdimp")
+    ratios = [g["lr"] / t["lr"] for g, t in zip(slt, groups)]
+    assert slt_lr == pytest.approx(lr / 25) and ratios == pytest.approx([1 / 25] * 6)
+    assert RECIPES["super_dimp"].frozen_backbone_layers == ("conv1", "bn1", "layer1", "layer2")
+
+
+def test_param_groups_freeze_a_net_built_without_frozen_layers_and_name_bad_input():
+    torch.manual_seed(0)
+    net = dimpnet_tiny().train()
+    groups, _ = dimp_param_groups(net, "super_dimp", lr_scale=0.5)
+    assert groups[3]["lr"] == pytest.approx(5e-4) and groups[3]["name"] == "bb_regressor"
+    assert not net.feature_extractor.layer2.training and not net.feature_extractor.conv1.weight.requires_grad
+    with pytest.raises(ValueError, match="transformer"):
+        dimp_param_groups(dimpnet_tiny(), "trdimp")
+    with pytest.raises(ValueError, match="unknown recipe 'prdimp'"):
+        dimp_param_groups(net, "prdimp")

@@ -54,6 +54,13 @@ class ResNetFull(nn.Module):
             for p in module.parameters():
                 p.requires_grad_(False)
 
+    def set_frozen_layers(self, layers: Union[Sequence[str], str]) -> None:
+        """Freeze ``layers`` (no gradient; eval mode whenever the net trains)."""
+        self.frozen_layers = layers if isinstance(layers, str) else tuple(layers)
+        self._freeze()
+        if self.training:
+            self.train(True)
+
     def train(self, mode: bool = True) -> "ResNetFull":
         super().train(mode)
         if mode:

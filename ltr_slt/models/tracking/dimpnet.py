@@ -35,7 +35,7 @@ from ltr_slt.models.dimp.labels import gaussian_label_function
 from ltr_slt.models.dimp.resnet50 import ResNetFull
 from ltr_slt.models.dimp.transformer import Transformer
 
-__all__ = ["DiMPnet", "TrDiMPnet", "dimpnet50", "super_dimpnet50", "trdimpnet50", "dimpnet_tiny",
+__all__ = ["DiMPnet", "TrDiMPnet", "dimpnet50", "super_dimpnet50", "trdimpnet50", "dimpnet_tiny", "DIMP50_KWARGS",
            "super_dimpnet_tiny", "trdimpnet_tiny", "SUPER_DIMP_KWARGS", "TRDIMP_KWARGS", "FACTORIES",
            "transformer_train_label"]
 

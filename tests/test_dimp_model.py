@@ -188,6 +188,8 @@ def test_tracking_api_accepts_the_trackers_4d_shapes():
         iou_feat = net.bb_regressor.get_iou_feat([f[:1] for f in bbf])
         p = net.bb_regressor.predict_iou(mod, iou_feat, props[0, :1])
         assert p.shape == (1, 5)
+        mean_mod = [m.mean(0) for m in mod]  # the tracker keeps [D, 1, 1] (mean over init samples)
+        torch.testing.assert_close(net.bb_regressor.predict_iou(mean_mod, iou_feat, props[0, :1]), p)
         allf = net.extract_features(tr[0, :1])
         assert list(allf) == ["layer2", "layer3", "classification"] and allf["classification"].shape == (1, 16, 4, 4)
 

@@ -64,9 +64,9 @@ def fake_ltr(tmp_path, monkeypatch):
     import ltr.admin.model_constructor as mc
     import ltr.admin.settings as st
 
-    def forget() -> None:
+    def forget() -> None:  # plain deletes: monkeypatch would put the fake modules back afterwards
         for name in [m for m in sys.modules if m == "ltr" or m.startswith("ltr.")]:
-            monkeypatch.delitem(sys.modules, name)
+            del sys.modules[name]
         monkeypatch.setattr(sys, "path", [p for p in sys.path if "fake_ltr" not in p])
 
     yield mc, st, forget

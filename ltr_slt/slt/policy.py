@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["Policy", "TransTPolicy", "hanning_window"]
+__all__ = ["Policy", "TransTPolicy", "MeanMaxPolicy", "hanning_window"]
 
 NetOutput = Dict[str, torch.Tensor]
 
@@ -157,3 +157,62 @@ class TransTPolicy(Policy):
         eps = self.sig_eps
         p = eps + (1.0 - 2.0 * eps) * p  # in [eps, 1 - eps]
         return self.temperature * (torch.log(p) - torch.log1p(-p))
+
+
+class MeanMaxPolicy(Policy):
+    """SLT-TrDiMP's policy over a score map (``slt_algorithm.md`` 5.5, 9), generic over map sizes.
+
+    ``z = (s - mean) / (max - mean) * (hi - lo) + lo`` per map (the maximum goes to ``hi``, the mean
+    to ``lo``; official range (-7, 7)), then ``pi = softmax(z)`` over all H*W cells. The transform is
+    affine and increasing in ``s``, so ``argmax pi == argmax s``: the greedy action is the classic
+    score-map maximum. A constant map (max == mean) gives ``z = lo`` everywhere (uniform ``pi``)
+    instead of the official 0/0.
+
+    Actions are flat cell indices ``row * W + col``; :meth:`displacement` maps them to the offset from
+    the map centre ``(size - 1) / 2`` in cells (row, col), which a tracker scales to pixels.
+    """
+
+    def __init__(self, norm_range: tuple = (-7.0, 7.0)) -> None:
+        lo, hi = (float(v) for v in norm_range)
+        if not hi > lo:
+            raise ValueError(f"MeanMaxPolicy: norm_range must be (lo, hi) with hi > lo, got {norm_range}")
+        self.norm_range = (lo, hi)
+
+    def __repr__(self) -> str:
+        return f"MeanMaxPolicy(norm_range={self.norm_range})"
+
+    @staticmethod
+    def score_map(out: NetOutput) -> torch.Tensor:
+        """``out['scores']`` (or a tensor) ``[B, H, W]`` / ``[B, 1, H, W]`` -> float32 ``[B, H, W]``."""
+        s = out["scores"] if isinstance(out, dict) else out
+        if s.dim() == 4 and s.shape[1] == 1:
+            s = s[:, 0]
+        if s.dim() != 3:
+            raise ValueError(f"MeanMaxPolicy expects score maps [B, H, W] or [B, 1, H, W], got {tuple(s.shape)}")
+        return s.float()
+
+    def logits(self, out: NetOutput) -> torch.Tensor:
+        """Mean-max normalised scores ``[B, H*W]`` in ``[lo, hi]``."""
+        s = self.score_map(out).flatten(1)  # [B, A]
+        lo, hi = self.norm_range
+        mean = s.mean(dim=1, keepdim=True)
+        span = s.max(dim=1, keepdim=True)[0] - mean
+        z = (s - mean) / torch.where(span > 0, span, torch.ones_like(span))
+        return z * (hi - lo) + lo
+
+    def greedy_from_output(self, out: NetOutput) -> torch.Tensor:
+        """``argmax`` of the raw score map (the official DiMP decision), flat index ``[B]``."""
+        return self.score_map(out).flatten(1).argmax(dim=-1)
+
+    @staticmethod
+    def cells(actions: torch.Tensor, map_size: tuple) -> torch.Tensor:
+        """Flat actions ``[B]`` -> (row, col) ``[B, 2]`` long."""
+        w = int(map_size[1])
+        return torch.stack([torch.div(actions, w, rounding_mode="floor"), actions % w], dim=1)
+
+    @staticmethod
+    def displacement(actions: torch.Tensor, map_size: tuple) -> torch.Tensor:
+        """Flat actions ``[B]`` -> offset from the map centre ``[B, 2]`` (rows, cols) in cells, float32."""
+        centre = torch.tensor([(int(map_size[0]) - 1) / 2.0, (int(map_size[1]) - 1) / 2.0],
+                              dtype=torch.float32, device=actions.device)
+        return MeanMaxPolicy.cells(actions, map_size).float() - centre

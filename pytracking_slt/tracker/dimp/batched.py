@@ -220,6 +220,10 @@ class BatchedDiMP:
     def _backbone(self, patches: torch.Tensor) -> Dict[str, torch.Tensor]:
         return self.net.extract_backbone_features(normalize_patches(patches))
 
+    def _crop(self, buf: FrameBuffer, image_index: torch.Tensor, geom: Any, size: int) -> torch.Tensor:
+        """The B samples of a step, float 0..255 ``[B, 3, S, S]`` (one batched gather on the device)."""
+        return sample_patches(buf, image_index, geom, size)
+
     def _iou_feat(self, backbone: Dict[str, torch.Tensor]) -> List[torch.Tensor]:
         return list(self.net.get_backbone_bbreg_feat(backbone))
 
@@ -464,7 +468,7 @@ class BatchedDiMP:
         centred = state.pos + ((fsz + ksz) % 2) * state.target_scale[:, None] * support / (2 * fsz)
         sample_geom = patch_geometry(centred, state.target_scale[:, None] * float(S), S, state.image_hw,
                                      p("border_mode"), p("patch_max_scale_change"))
-        patches = sample_patches(buf, image_index, sample_geom, S)  # [B, 3, S, S]
+        patches = self._crop(buf, image_index, sample_geom, S)  # [B, 3, S, S]
         backbone = self._backbone(patches)
         x_clf = self.net.extract_classification_feat(backbone)  # [B, C, H, W]
         test_x = self._decode_batch(x_clf, state.transformer) if self.use_transformer else x_clf

@@ -447,3 +447,18 @@ def test_tracker_registration():
     import importlib
     for name, cls in (("dimp", "DiMP"), ("trdimp", "TrDiMP"), ("slt_trdimp", "SLTTrDiMP"), ("slt_dimp", "SLTDiMP")):
         assert importlib.import_module(f"pytracking_slt.tracker.{name}").get_tracker_class().__name__ == cls
+
+
+def test_inside_border_mode_init_global_shift():
+    """'inside': the init sample is shrunk into the image and every transform carries the global shift."""
+    net = _tiny()
+    img = _image(60, 70)
+    trk = BatchedDiMP(net, _params(border_mode="inside", patch_max_scale_change=None, random_shift_factor=0.0))
+    st = trk.init([img], [[2.0, 3.0, 20.0, 16.0]])
+    g = st.transforms[0][0].shift
+    assert g != (0, 0) and all(t.shift[0] >= g[0] - 43 for t in st.transforms[0])
+    exp_scale = 60 / 96  # the 89.4 px sample (5 x sqrt(wh)) shrunk by max(89.4 / 60, 89.4 / 70) to the 60 px height
+    box0 = st.template_boxes[0, 0]
+    assert float(box0[2]) == pytest.approx(20 / exp_scale, rel=1e-4)  # boxes use the shrunk init scale
+    for t in st.transforms[0][:5]:
+        assert t.shift[0] - g[0] in (0, 28, -28) and t.shift[1] - g[1] in (0, 28, -28)  # long(0.6 * 48) = 28

@@ -325,18 +325,31 @@ class BatchedDiMP:
         target_sz = tboxes[:, [3, 2]]
         target_scale = self._target_scale(target_sz)
 
-        # ---- initial samples (pytracking generate_init_samples; 'inside' global shift not used) ----
+        # ---- initial samples (pytracking generate_init_samples) ----
+        init_scale, global_shift = target_scale, [None] * n
+        if p("border_mode") == "inside":  # sample shrunk into the image; the shift moves the samples back
+            im_sz = image_hw.float()
+            sample_sz = (target_scale[:, None] * float(S)).expand(-1, 2)  # [N, 2]
+            shrink = (sample_sz / im_sz).max(dim=1)[0].clamp(min=1.0)
+            if p("patch_max_scale_change") is not None:
+                shrink = shrink.clamp(max=float(p("patch_max_scale_change")))
+            sample_sz = sample_sz / shrink[:, None]
+            init_scale = (sample_sz / float(S)).prod(dim=1).sqrt()
+            tl = pos - (sample_sz - 1) / 2
+            br = pos + sample_sz / 2 + 1
+            shift = -((-tl).clamp(min=0) - (br - im_sz).clamp(min=0)) / init_scale[:, None]
+            global_shift = list(shift)
         sample_pos = pos.round()
         factor = p("augmentation_expansion_factor")
         E = S
         if factor is not None and factor != 1:
             E = int(S * factor)
             E += (E - S) % 2
-        geom = patch_geometry(sample_pos, target_scale[:, None] * float(E), E, image_hw, "replicate")
+        geom = patch_geometry(sample_pos, init_scale[:, None] * float(E), E, image_hw, "replicate")
         big = sample_patches(frames, torch.arange(n, device=self.device), geom, E)  # [N, 3, E, E]
         augs = p("augmentation") or {}
-        transforms = [build_init_transforms(augs, bool(p("use_augmentation")), S, float(p("random_shift_factor")), g)
-                      for g in gens]
+        transforms = [build_init_transforms(augs, bool(p("use_augmentation")), S, float(p("random_shift_factor")), g,
+                                            global_shift[i]) for i, g in enumerate(gens)]
         patches = torch.stack([augment_init_patches(big[i:i + 1], transforms[i], S) for i in range(n)], 1)  # [K,N,3,S,S]
         K = patches.shape[0]
         backbone = self._backbone(patches.reshape(K * n, 3, S, S))
@@ -348,12 +361,12 @@ class BatchedDiMP:
             keep = keep.to(self.device, x.dtype) / (1 - prob)  # [num, N, C] dropout2d, training scaling
             x = torch.cat([x, x[:1] * keep[..., None, None]], 0)
             for t in transforms:
-                t.extend([Transform("dropout")] * int(num))
+                t.extend([Transform("dropout", t[0].shift)] * int(num))
         Kd = x.shape[0]
         feat_hw = tuple(x.shape[-2:])
         ksz = int(self.net.classifier.filter_size)
 
-        base_box = self.get_iounet_box(pos, target_sz, sample_pos, target_scale)  # [N, 4]
+        base_box = self.get_iounet_box(pos, target_sz, sample_pos, init_scale)  # [N, 4]
         shifts = torch.tensor([[[t.shift[1], t.shift[0], 0, 0] for t in ts] for ts in transforms],
                               dtype=torch.float32, device=self.device)  # [N, K', 4]
         boxes = (base_box[:, None] + shifts).transpose(0, 1).contiguous()  # [K', N, 4]

@@ -157,28 +157,32 @@ class Transform:
 
 
 def build_init_transforms(augmentation: dict, use_augmentation: bool, img_sample_sz: int,
-                          random_shift_factor: float, generator: Optional[torch.Generator]) -> List[Transform]:
+                          random_shift_factor: float, generator: Optional[torch.Generator],
+                          global_shift: Optional[torch.Tensor] = None) -> List[Transform]:
     """pytracking's transform list (``generate_init_samples``) for one sequence, in its order.
 
-    Random shifts (flip, blurs, rotations) are ``long((rand(2) - 0.5) * img_sample_sz * factor)``, drawn
-    from ``generator`` in that order; ``random_shift_factor = 0`` switches them off.
+    Random shifts (flip, blurs, rotations) are ``long((rand(2) - 0.5) * img_sample_sz * factor + g)``,
+    drawn from ``generator`` in that order; ``random_shift_factor = 0`` switches them off.
+    ``global_shift`` ``g`` (float32 (y, x), border mode 'inside' only) is added to every shift.
     """
     sz = torch.tensor([float(img_sample_sz)] * 2)
+    g = torch.zeros(2) if global_shift is None else global_shift.float().cpu()
+    gl = g.long().tolist()
 
     def rand_shift() -> Tuple[int, int]:
         if random_shift_factor <= 0:
-            return (0, 0)
+            return (0, 0)  # pytracking: shift None -> (0, 0), without the global shift
         r = torch.rand(2, generator=generator)
-        s = ((r - 0.5) * sz * random_shift_factor).long().tolist()
+        s = ((r - 0.5) * sz * random_shift_factor + g).long().tolist()
         return (int(s[0]), int(s[1]))
 
-    transforms = [Transform("identity")]
+    transforms = [Transform("identity", (int(gl[0]), int(gl[1])))]
     augs = augmentation if use_augmentation else {}
     for shift in augs.get("shift", []):
-        transforms.append(Transform("translation", (int(shift[0]), int(shift[1]))))
+        transforms.append(Transform("translation", (int(shift[0]) + gl[0], int(shift[1]) + gl[1])))
     for shift in augs.get("relativeshift", []):
         s = (torch.tensor([float(v) for v in shift]) * sz / 2).long().tolist()
-        transforms.append(Transform("translation", (int(s[0]), int(s[1]))))
+        transforms.append(Transform("translation", (int(s[0]) + gl[0], int(s[1]) + gl[1])))
     if augs.get("fliplr", False):
         transforms.append(Transform("fliplr", rand_shift()))
     for sigma in augs.get("blur", []):

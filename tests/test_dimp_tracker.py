@@ -462,3 +462,14 @@ def test_inside_border_mode_init_global_shift():
     assert float(box0[2]) == pytest.approx(20 / exp_scale, rel=1e-4)  # boxes use the shrunk init scale
     for t in st.transforms[0][:5]:
         assert t.shift[0] - g[0] in (0, 28, -28) and t.shift[1] - g[1] in (0, 28, -28)  # long(0.6 * 48) = 28
+
+
+def test_autocast_option_runs_and_stays_close():
+    net = _tiny(6)
+    frames, boxes = _sequence(1, n=3)
+    _, a = _run(net, _params(num_init_random_boxes=0), [frames], [boxes], [0], 2)
+    _, b = _run(net, _params(num_init_random_boxes=0, autocast="bf16"), [frames], [boxes], [0], 2)
+    assert all(torch.isfinite(o.boxes).all() for o in b)
+    assert b[0].boxes.dtype == torch.float64 and (a[0].boxes - b[0].boxes).abs().max() < 20
+    with pytest.raises(ValueError, match="autocast"):
+        BatchedDiMP(net, _params(autocast="int8"))

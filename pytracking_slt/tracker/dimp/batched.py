@@ -65,7 +65,7 @@ DEFAULTS: Dict[str, Any] = dict(
     box_refinement_step_length=1.0, box_refinement_step_decay=1.0, box_refinement_space="default",
     target_inside_ratio=0.2, use_iounet_pos_for_learning=True, score_preprocess="none",
     score_norm_meanmax=(-7.0, 7.0), use_transformer=None, transformer_skipping=5, transformer_memory_size=20,
-    transformer_label_sigma=0.1, seed=0, output_not_found_box=False,
+    transformer_label_sigma=0.1, seed=0, output_not_found_box=False, autocast=None,
 )
 
 
@@ -196,6 +196,10 @@ class BatchedDiMP:
             raise ValueError(f"score_preprocess must be 'none' or 'softmax' (SLT mean-max), got {p('score_preprocess')!r}")
         if p("use_augmentation") and "scale" in (p("augmentation") or {}):
             raise ValueError("augmentation 'scale' is not supported")
+        amp = p("autocast")
+        if amp not in (None, "bf16", "fp16"):
+            raise ValueError(f"autocast must be None, 'bf16' or 'fp16', got {amp!r}")
+        self.autocast = {None: None, "bf16": torch.bfloat16, "fp16": torch.float16}[amp]
         transformer = getattr(getattr(self.net, "classifier", None), "transformer", None)
         use_tf = p("use_transformer")
         self.use_transformer = (transformer is not None) if use_tf is None else bool(use_tf)
@@ -218,7 +222,13 @@ class BatchedDiMP:
     # network pieces
     # ------------------------------------------------------------------------------------------
     def _backbone(self, patches: torch.Tensor) -> Dict[str, torch.Tensor]:
-        return self.net.extract_backbone_features(normalize_patches(patches))
+        """Backbone features (float32; under ``autocast='bf16'|'fp16'`` the backbone runs in that precision)."""
+        x = normalize_patches(patches)
+        if self.autocast is None:
+            return self.net.extract_backbone_features(x)
+        with torch.autocast(device_type=self.device.type, dtype=self.autocast):
+            feats = self.net.extract_backbone_features(x)
+        return {k: v.float() for k, v in feats.items()}
 
     def _crop(self, buf: FrameBuffer, image_index: torch.Tensor, geom: Any, size: int) -> torch.Tensor:
         """The B samples of a step, float 0..255 ``[B, 3, S, S]`` (one batched gather on the device)."""

@@ -473,3 +473,32 @@ def test_autocast_option_runs_and_stays_close():
     assert b[0].boxes.dtype == torch.float64 and (a[0].boxes - b[0].boxes).abs().max() < 20
     with pytest.raises(ValueError, match="autocast"):
         BatchedDiMP(net, _params(autocast="int8"))
+
+
+@pytest.mark.parametrize("variant,transformer,kw", [
+    ("dimp50", False, dict(target_not_found_threshold=0.0, distractor_threshold=0.6, train_skipping=2)),
+    ("super_dimp", False, dict(target_not_found_threshold=0.05, hard_negative_threshold=1.5, distractor_threshold=1.5,
+                               train_skipping=3)),
+    ("trdimp", True, dict(target_not_found_threshold=-1.0, transformer_skipping=2, transformer_memory_size=16)),
+])
+def test_batched_tracker_equals_plain_pytracking_style_reference(variant, transformer, kw):
+    """Batch 1 vs tests/dimp_reference.py (pytracking's DiMP.track written plainly, one window, F.pad crops)."""
+    from dimp_reference import ReferenceDiMP
+
+    net = _tiny(7, transformer=transformer)
+    frames, boxes = _sequence(6, n=5)
+    p = _params(variant, **kw)
+    trk = BatchedDiMP(net, p)
+    st = trk.init([frames[0]], [boxes[0]], seeds=[21])
+    ref = ReferenceDiMP(net, p, 21)
+    flags = []
+    with torch.no_grad():
+        ref.initialize(frames[0], boxes[0].tolist())
+        torch.testing.assert_close(st.target_filter, ref.filter, rtol=1e-4, atol=1e-6)
+        for t in range(1, 5):
+            st, o = trk.step([frames[t]], st)
+            box, flag = ref.track(frames[t])
+            flags.append(o.flags[0])
+            assert o.flags[0] == (flag or "normal"), t
+            np.testing.assert_allclose(o.boxes[0].numpy(), box, rtol=0, atol=2e-3)
+    print(variant, flags)

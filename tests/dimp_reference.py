@@ -50,6 +50,37 @@ def _apply(kind, param, image):
     raise ValueError(kind)
 
 
+def rect_to_rel(bb, sz_norm):
+    c = bb[..., :2] + 0.5 * bb[..., 2:]
+    return torch.cat((c / sz_norm, torch.log(bb[..., 2:])), dim=-1)
+
+
+def rel_to_rect(bb, sz_norm):
+    sz = torch.exp(bb[..., 2:])
+    tl = bb[..., :2] * sz_norm - 0.5 * sz
+    return torch.cat((tl, sz), dim=-1)
+
+
+def reference_refine(reg, init_boxes, space, iters, step):
+    """pytracking optimize_boxes_default / _relative, one sequence at a time."""
+    out = init_boxes.view(1, -1, 4)
+    if space == "relative":
+        sz_norm = out[:, :1, 2:].clone()
+        rel = rect_to_rel(out, sz_norm)
+        for _ in range(iters):
+            b = rel.clone().detach().requires_grad_(True)
+            o = reg(rel_to_rect(b, sz_norm))
+            o.backward(gradient=torch.ones_like(o))
+            rel = (b + step * b.grad).detach()
+        return rel_to_rect(rel, sz_norm).view(-1, 4), o.detach().view(-1)
+    for _ in range(iters):
+        b = out.clone().detach().requires_grad_(True)
+        o = reg(b)
+        o.backward(gradient=torch.ones_like(o))
+        out = (b + step * b.grad * b[:, :, 2:].repeat(1, 1, 2)).detach()
+    return out.view(-1, 4), o.detach().view(-1)
+
+
 class ReferenceDiMP:
     def __init__(self, net, params, seed):
         self.net, self.p, self.g = net, params, torch.Generator().manual_seed(seed)
@@ -230,10 +261,9 @@ class ReferenceDiMP:
             nsz = (init_box[2:] + rb[:, 2:]).clamp(min_edge)
             nc = (init_box[:2] + init_box[2:] / 2) + rb[:, :2]
             boxes = torch.cat([init_box.view(1, 4), torch.cat([nc - nsz / 2, nsz], 1)])
-        from test_dimp_tracker import _reference_refine
         reg = lambda bb: self.net.bb_regressor.predict_iou(self.mod, iou_feat, bb)  # noqa: E731
         with torch.enable_grad():
-            out, iou = _reference_refine(reg, boxes, p.box_refinement_space, p.box_refinement_iter,
+            out, iou = reference_refine(reg, boxes, p.box_refinement_space, p.box_refinement_iter,
                                          p.box_refinement_step_length)
         out[:, 2:].clamp_(1)
         ar = out[:, 2] / out[:, 3]

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from dimp_doubles import (dimpnet_tiny_transformer_double, reference_gauss_label, reference_sample_patch)
+from dimp_reference import reference_refine
 from ltr_slt.data.crop import FrameBuffer
 from ltr_slt.models.tracking.dimpnet import dimpnet_tiny
 from ltr_slt.slt.policy import MeanMaxPolicy
@@ -20,7 +21,7 @@ from pytracking_slt.parameter.dimp_common import VARIANTS, dimp_parameters
 from pytracking_slt.tracker.dimp.batched import BatchedDiMP
 from pytracking_slt.tracker.dimp.localization import AdvancedLocalization
 from pytracking_slt.tracker.dimp.memory import SampleMemory, update_sample_weights
-from pytracking_slt.tracker.dimp.refine import BoxRefinement, rect_to_rel, rel_to_rect
+from pytracking_slt.tracker.dimp.refine import BoxRefinement
 from pytracking_slt.tracker.dimp.sampling import (build_init_transforms, augment_init_patches, gaussian_label,
                                                   patch_geometry, sample_patches)
 
@@ -206,26 +207,6 @@ class _IoUDouble(torch.nn.Module):
         return -(d ** 2).sum(-1) + 0.0 * modulation[0].sum() + 0.0 * feat[0].sum()
 
 
-def _reference_refine(reg, init_boxes, space, iters, step):
-    """pytracking optimize_boxes_default / _relative, one sequence at a time."""
-    out = init_boxes.view(1, -1, 4)
-    if space == "relative":
-        sz_norm = out[:, :1, 2:].clone()
-        rel = rect_to_rel(out, sz_norm)
-        for _ in range(iters):
-            b = rel.clone().detach().requires_grad_(True)
-            o = reg(rel_to_rect(b, sz_norm))
-            o.backward(gradient=torch.ones_like(o))
-            rel = (b + step * b.grad).detach()
-        return rel_to_rect(rel, sz_norm).view(-1, 4), o.detach().view(-1)
-    for _ in range(iters):
-        b = out.clone().detach().requires_grad_(True)
-        o = reg(b)
-        o.backward(gradient=torch.ones_like(o))
-        out = (b + step * b.grad * b[:, :, 2:].repeat(1, 1, 2)).detach()
-    return out.view(-1, 4), o.detach().view(-1)
-
-
 @pytest.mark.parametrize("space,iters,step", [("default", 5, 1.0), ("relative", 10, 2.5e-3)])
 def test_box_refinement_matches_reference_and_selects_topk(space, iters, step):
     target = torch.tensor([[30.0, 40.0, 50.0, 60.0], [10.0, 10.0, 20.0, 30.0]])
@@ -241,7 +222,7 @@ def test_box_refinement_matches_reference_and_selects_topk(space, iters, step):
     assert torch.allclose(boxes[0, 1:, 2:], (init[0, 2:] + r[:, 2:]).clamp(min=float(init[0, 2:].min()) / 3))
     out, iou = ref.optimize(reg, [torch.zeros(2, 1, 1, 1)], [torch.zeros(2, 1, 2, 2)], boxes)
     for b in range(2):
-        rb, ri = _reference_refine(lambda bb: _single(reg, b, bb), boxes[b], space, iters, step)
+        rb, ri = reference_refine(lambda bb: _single(reg, b, bb), boxes[b], space, iters, step)
         torch.testing.assert_close(out[b], rb)
         torch.testing.assert_close(iou[b], ri)
     # top-k selection with the aspect-ratio filter

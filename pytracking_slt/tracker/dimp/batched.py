@@ -22,7 +22,15 @@ seeded at :meth:`init`, so a sequence repeats exactly and tracks the same alone 
 ``random_shift_factor = 0``, no 'dropout' augmentation and ``num_init_random_boxes = 0`` switch it off.
 
 Geometry is float32 like pytracking (positions (y, x), sizes (h, w)). The state is updated in place
-and returned. Batch layout with ``copies = k`` is copy-major as in the TransT tracker: entry
+and returned.
+
+Deliberate differences from the official code: randomness comes from per-sequence generators
+instead of torch's global RNG (dropout masks are drawn as ``rand >= p`` per channel: same
+distribution as ``F.dropout2d``, other bits); SLT rollouts start from the clip's first box with the
+evaluation's ``(w - 1) / 2`` centre convention (the official rollout omits the -1) so the greedy half
+is the evaluation tracker; advanced localization always reads the raw scores (the SLT policy's
+mean-max softmax only picks actions); ties between equal score maxima go to the first cell in
+row-major order; ``window_output`` and the 'scale' augmentation (used by no released file) raise. Batch layout with ``copies = k`` is copy-major as in the TransT tracker: entry
 ``c * N + i`` is copy c of sequence i (SLT rollout: copies 2, ``[0, N)`` greedy, ``[N, 2N)`` sampled).
 """
 from __future__ import annotations

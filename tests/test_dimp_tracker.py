@@ -483,3 +483,23 @@ def test_batched_tracker_equals_plain_pytracking_style_reference(variant, transf
             assert o.flags[0] == (flag or "normal"), t
             np.testing.assert_allclose(o.boxes[0].numpy(), box, rtol=0, atol=2e-3)
     print(variant, flags)
+
+
+def test_window_isig_policy_option():
+    from ltr_slt.slt.policy import WindowedScoreMapPolicy
+
+    pol = WindowedScoreMapPolicy(0.49, 4.0, 0.01)
+    s = torch.zeros(1, 5, 5)
+    s[0, 0, 0] = 0.9  # a strong corner peak loses against the window's centre (as in TransT)
+    assert int(pol.greedy_from_output({"scores": s})) == 12
+    z = pol.logits({"scores": s * 10})
+    assert z.abs().max() <= 4.0 * math.log(99) + 1e-4 and z.argmax() == pol.greedy_from_output({"scores": s * 10})
+    net = _tiny(4)
+    frames, boxes = _sequence(1, n=2)
+    trk = BatchedDiMP(net, _params("slt_dimp_rollout", slt_policy="window_isig"))
+    assert isinstance(trk.policy, WindowedScoreMapPolicy)
+    st = trk.init([frames[0]], [boxes[0]], copies=2)
+    st, out = trk.step([frames[1]], st, mode="half", generator=torch.Generator().manual_seed(0), record=True)
+    assert out.actions[0] == trk.policy.greedy_from_output({"scores": out.scores[:1]})[0]  # the windowed argmax
+    with pytest.raises(ValueError, match="slt_policy"):
+        BatchedDiMP(net, _params(slt_policy="boltzmann"))

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["Policy", "TransTPolicy", "MeanMaxPolicy", "hanning_window"]
+__all__ = ["Policy", "TransTPolicy", "MeanMaxPolicy", "WindowedScoreMapPolicy", "hanning_window"]
 
 NetOutput = Dict[str, torch.Tensor]
 
@@ -216,3 +216,42 @@ class MeanMaxPolicy(Policy):
         centre = torch.tensor([(int(map_size[0]) - 1) / 2.0, (int(map_size[1]) - 1) / 2.0],
                               dtype=torch.float32, device=actions.device)
         return MeanMaxPolicy.cells(actions, map_size).float() - centre
+
+
+class WindowedScoreMapPolicy(Policy):
+    """TransT's policy transform on a generic score map (an option for DiMP-family trackers).
+
+    ``p = (1 - w) * clamp(s, 0, 1) + w * hanning`` (2-D Hann window of the map size), then the stable
+    inverse sigmoid and ``softmax(temperature * z)`` exactly as :class:`TransTPolicy`. The greedy action
+    is ``argmax p``: the window changes the tracker's own decision, unlike :class:`MeanMaxPolicy`.
+    """
+
+    def __init__(self, window_influence: float = 0.49, temperature: float = 4.0, sig_eps: float = 0.01) -> None:
+        if not 0.0 <= window_influence <= 1.0:
+            raise ValueError(f"WindowedScoreMapPolicy: window_influence must be in [0, 1], got {window_influence}")
+        if not temperature > 0:
+            raise ValueError(f"WindowedScoreMapPolicy: temperature must be > 0, got {temperature}")
+        if not 0.0 < sig_eps < 0.5:
+            raise ValueError(f"WindowedScoreMapPolicy: sig_eps must be in (0, 0.5), got {sig_eps}")
+        self.window_influence = float(window_influence)
+        self.temperature = float(temperature)
+        self.sig_eps = float(sig_eps)
+
+    def __repr__(self) -> str:
+        return (f"WindowedScoreMapPolicy(window_influence={self.window_influence}, temperature={self.temperature}, "
+                f"sig_eps={self.sig_eps})")
+
+    def blended(self, out: NetOutput) -> torch.Tensor:
+        s = MeanMaxPolicy.score_map(out)  # [B, H, W]
+        h, w = s.shape[-2:]
+        win = torch.from_numpy(np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)).to(s.device)
+        wi = self.window_influence
+        return ((1.0 - wi) * s.clamp(0.0, 1.0) + wi * win).flatten(1)  # [B, H*W]
+
+    def greedy_from_output(self, out: NetOutput) -> torch.Tensor:
+        return self.blended(out).argmax(dim=-1)
+
+    def logits(self, out: NetOutput) -> torch.Tensor:
+        eps = self.sig_eps
+        p = eps + (1.0 - 2.0 * eps) * self.blended(out)
+        return self.temperature * (torch.log(p) - torch.log1p(-p))

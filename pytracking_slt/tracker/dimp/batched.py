@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 from ltr_slt.data.crop import FrameBuffer
-from ltr_slt.slt.policy import MeanMaxPolicy
+from ltr_slt.slt.policy import MeanMaxPolicy, Policy, WindowedScoreMapPolicy
 from pytracking_slt.tracker.dimp.localization import (FLAGS, HARD_NEGATIVE, NOT_FOUND, UNCERTAIN,
                                                       AdvancedLocalization, peak)
 from pytracking_slt.tracker.dimp.memory import SampleMemory
@@ -74,6 +74,7 @@ DEFAULTS: Dict[str, Any] = dict(
     target_inside_ratio=0.2, use_iounet_pos_for_learning=True, score_preprocess="none",
     score_norm_meanmax=(-7.0, 7.0), use_transformer=None, transformer_skipping=5, transformer_memory_size=20,
     transformer_label_sigma=0.1, seed=0, output_not_found_box=False, autocast=None,
+    slt_policy="meanmax", window_influence=0.49, temperature=4.0, sig_eps=0.01,
 )
 
 
@@ -182,11 +183,12 @@ class BatchedDiMP:
             ``classifier.transformer.{encoder, decoder}``), or a wrapper holding it in ``.net``.
         params: TrackerParams-like (pytracking names; missing ones take :data:`DEFAULTS`).
         device: where frames, patches and state live (the net must already be there).
-        policy: share a policy object with a learner.
+        policy: share a policy object with a learner (default from ``slt_policy``: 'meanmax', the official
+            SLT-TrDiMP transform, or 'window_isig', TransT's window + inverse sigmoid on the score map).
     """
 
     def __init__(self, net: Any, params: Any = None, device: Union[str, torch.device] = "cpu",
-                 policy: Optional[MeanMaxPolicy] = None) -> None:
+                 policy: Optional[Policy] = None) -> None:
         self.net = unwrap_net(net)
         self.params = params
         self.device = torch.device(device)
@@ -213,7 +215,15 @@ class BatchedDiMP:
         self.use_transformer = (transformer is not None) if use_tf is None else bool(use_tf)
         if self.use_transformer and transformer is None:
             raise ValueError("use_transformer=True (TrDiMP) but the network has no classifier.transformer")
-        self.policy = policy if policy is not None else MeanMaxPolicy(tuple(p("score_norm_meanmax")))
+        if policy is None:
+            kind = p("slt_policy")
+            if kind == "meanmax":  # official SLT-TrDiMP
+                policy = MeanMaxPolicy(tuple(p("score_norm_meanmax")))
+            elif kind == "window_isig":  # TransT-style transform on the score map (option)
+                policy = WindowedScoreMapPolicy(p("window_influence"), p("temperature"), p("sig_eps"))
+            else:
+                raise ValueError(f"slt_policy must be 'meanmax' or 'window_isig', got {kind!r}")
+        self.policy = policy
         self.localizer = AdvancedLocalization(
             target_not_found_threshold=p("target_not_found_threshold"), distractor_threshold=p("distractor_threshold"),
             hard_negative_threshold=p("hard_negative_threshold"),

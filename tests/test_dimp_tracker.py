@@ -304,7 +304,7 @@ def test_batch_of_sequences_equals_one_at_a_time():
             assert o.flags[i] == o1.flags[0]
             torch.testing.assert_close(o.boxes[i], o1.boxes[0], rtol=1e-5, atol=1e-3)
         scale = float(st1.target_filter.abs().max())
-        torch.testing.assert_close(st.target_filter[i], st1.target_filter[0], rtol=1e-4, atol=1e-4 * scale)
+        torch.testing.assert_close(st.target_filter[i], st1.target_filter[0], rtol=1e-3, atol=1e-3 * scale)  # float order
         assert st.memory.num_stored[i] == st1.memory.num_stored[0]
 
 

@@ -76,7 +76,7 @@ def test_known_and_foreign_factories_resolve():
     assert mc.resolve_factory("ltr.models.tracking.transt", "transt_resnet50") is transt.transt_resnet50
     assert mc.resolve_factory("ltr.models.tracking.transt_slt", "transt_resnet50") is transt.transt_resnet50
     assert mc.resolve_factory("ltr.models.tracking.dimpnet", "dimpnet50") is dimpnet.dimpnet50
-    assert mc.resolve_factory("dlframework.models.tracking.dimpnet", "klcedimpnet50") is dimpnet.klcedimpnet50
+    assert mc.resolve_factory("dlframework.models.tracking.dimpnet", "dimpnet50") is dimpnet.dimpnet50
     assert "ltr_slt.models.tracking.transt.transt_tiny" in mc.known_factories()
 
 

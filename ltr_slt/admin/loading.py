@@ -44,7 +44,7 @@ import torch
 from torch import nn
 
 from ltr_slt.admin.model_constructor import (NetConstructor, UnknownFactoryError, canonical_name,
-                                             register_alias, resolve_factory)
+                                             register_alias, resolve_factory, resolve_key_variant)
 
 logger = logging.getLogger(__name__)
 
@@ -485,6 +485,18 @@ def load_network(path: str | os.PathLike, strict: bool = True, trusted: bool = F
         factory = resolve_factory(constructor.fun_module, constructor.fun_name)
     except (UnknownFactoryError, ImportError) as err:
         raise CheckpointError(f"checkpoint '{file}': {err}") from err
+    # One recorded name, several networks (TrDiMP records DiMP's ``dimpnet50``): the weights decide.
+    state_keys, _, _ = extract_state_dict(checkpoint, f"'{file}'")
+    variant = resolve_key_variant(constructor.fun_module, constructor.fun_name, state_keys)
+    if variant != (constructor.fun_module, constructor.fun_name):
+        logger.info("'%s' records %s.%s; its weights are %s.%s's", file, constructor.fun_module,
+                    constructor.fun_name, *variant)
+        constructor.fun_module, constructor.fun_name = variant
+        factory = resolve_factory(*variant)
+    # Records of trained networks say backbone_pretrained=True (ImageNet init for training); the
+    # checkpoint replaces those weights, so they are not looked for (ltr's callers pass False too).
+    if "backbone_pretrained" in constructor.kwds and "backbone_pretrained" not in kwargs:
+        constructor.kwds["backbone_pretrained"] = False
     params = inspect.signature(inspect.unwrap(factory)).parameters
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     for key, value in kwargs.items():
@@ -509,5 +521,13 @@ def _guess_constructor(checkpoint: Mapping[str, Any], file: Path) -> NetConstruc
         if width == 64 and hidden == 256:
             logger.info("'%s' has no constructor record; its keys are TransT-R50's", file)
             return NetConstructor("transt_resnet50", "ltr_slt.models.tracking.transt", (None,), {})
+    if "classifier.filter_optimizer.log_step_length" in state and "feature_extractor.layer4.0.conv1.weight" in state \
+            and state["feature_extractor.conv1.weight"].shape[0] == 64:
+        # DiMP family at R50 size: the recorded init arguments only set initial values that the
+        # checkpoint overwrites, so the released ones are used.
+        name = "trdimpnet50" if any(k.startswith("classifier.transformer.") for k in state) else "dimpnet50"
+        logger.info("'%s' has no constructor record; its keys are %s's", file, name)
+        return NetConstructor(name, "ltr_slt.models.tracking.dimpnet", (), {})
     raise CheckpointError(f"No constructor for the given network: '{file}' records none and its keys "
-                          "are not TransT-R50's; build the network yourself and use load_checkpoint")
+                          "are not TransT-R50's or a DiMP-50 / TrDiMP's; build the network yourself and use "
+                          "load_checkpoint")

@@ -13,6 +13,9 @@ Registry:
   the pytracking name (``ltr.*``, same function name) is registered as an alias automatically.
 * ``register_factory(f, aliases=[(module, name), ...])`` adds one explicitly (new families, foreign
   names such as ``ltr.models.tracking.transt_slt.transt_resnet50``).
+* ``register_key_variant`` picks another registered factory for a record when the checkpoint's
+  weights say so (TransformerTrack / SLTtrack record ``dimpnet50`` for TrDiMP, whose state dict
+  holds ``classifier.transformer.*``): ``resolve_key_variant`` after the name lookup.
 * ``FACTORY_MODULES`` lists the modules whose factories may be imported on demand (importing any
   other module named by a checkpoint is refused too); ``register_factory_module`` extends it.
 """
@@ -23,7 +26,7 @@ import importlib
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 __all__ = ["NetConstructor", "model_constructor", "register_factory", "register_alias",
-           "register_factory_module", "resolve_factory", "canonical_name", "known_factories", "UnknownFactoryError",
+           "register_factory_module", "resolve_factory", "register_key_variant", "resolve_key_variant", "canonical_name", "known_factories", "UnknownFactoryError",
            "FACTORY_MODULES"]
 
 Key = Tuple[str, str]  # (module, function name)
@@ -36,6 +39,10 @@ _FACTORIES: Dict[Key, Callable[..., Any]] = {}
 _ALIASES: Dict[Key, Key] = {
     ("ltr.models.tracking.transt_slt", "transt_resnet50"): ("ltr_slt.models.tracking.transt", "transt_resnet50"),
 }
+
+
+# our (module, name) -> [(predicate on the state-dict keys, our variant (module, name))]
+_KEY_VARIANTS: Dict[Key, List[Tuple[Callable[[Iterable[str]], bool], Key]]] = {}
 
 
 class UnknownFactoryError(LookupError):
@@ -99,6 +106,24 @@ def resolve_factory(module: str, name: str) -> Callable[..., Any]:
             f"(known: {', '.join(known_factories()) or 'none'}); register it with "
             "ltr_slt.admin.model_constructor.register_factory")
     return _FACTORIES[key]
+
+
+def register_key_variant(module: str, name: str, predicate: Callable[[Iterable[str]], bool],
+                         variant_module: str, variant_name: str) -> None:
+    """Build records of our ``module.name`` with ``variant_module.variant_name`` when
+    ``predicate(state_dict_keys)`` holds (same keyword arguments)."""
+    entries = _KEY_VARIANTS.setdefault((module, name), [])
+    if not any(v == (variant_module, variant_name) for _, v in entries):
+        entries.append((predicate, (variant_module, variant_name)))
+
+
+def resolve_key_variant(module: str, name: str, state_keys: Iterable[str]) -> Key:
+    """Our ``(module, name)`` after the key-based variants of ``register_key_variant``."""
+    keys = list(state_keys)
+    for predicate, variant in _KEY_VARIANTS.get((module, name), []):
+        if predicate(keys):
+            return variant
+    return (module, name)
 
 
 def known_factories() -> List[str]:

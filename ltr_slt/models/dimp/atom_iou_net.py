@@ -67,8 +67,9 @@ class AtomIoUNet(nn.Module):
         return self.conv3_2t(self.conv3_1t(feat[0])), self.conv4_2t(self.conv4_1t(feat[1]))
 
     def predict_iou(self, modulation, feat, proposals: torch.Tensor) -> torch.Tensor:
-        """modulation 2 x [B,D,1,1], feat 2 x [B,D,H,W], proposals [B,P,4] xywh -> [B, P]."""
-        b, p = proposals.shape[:2]
+        """modulation 2 x [B,D,1,1] (or [D,1,1], the tracker's mean), feat 2 x [B,D,H,W],
+        proposals [B,P,4] xywh -> [B, P]."""
+        b, p = feat[0].shape[0], proposals.shape[1]
         c3 = feat[0] * modulation[0].reshape(b, -1, 1, 1)
         c4 = feat[1] * modulation[1].reshape(b, -1, 1, 1)
         idx = torch.arange(b, dtype=proposals.dtype, device=proposals.device).view(b, 1, 1).expand(b, p, 1)

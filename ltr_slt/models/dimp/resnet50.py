@@ -1,8 +1,12 @@
-"""Standard ResNet-50 (strides 4/8/16/32, layer4 + fc kept for the state dict) returning named layers."""
+"""Standard ResNet-50 (strides 4/8/16/32, layer4 + fc kept for the state dict) returning named layers.
+
+``frozen_layers`` mirrors ltr's ``Backbone``: the named children get ``requires_grad=False`` and
+stay in eval mode (BatchNorm statistics fixed) whenever the network is put in train mode.
+"""
 from __future__ import annotations
 
 import math
-from typing import Dict, Sequence
+from typing import Dict, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -11,8 +15,10 @@ from ltr_slt.models.backbone.resnet import Bottleneck
 
 
 class ResNetFull(nn.Module):
-    def __init__(self, layers: Sequence[int] = (3, 4, 6, 3), width: int = 64, num_classes: int = 1000) -> None:
+    def __init__(self, layers: Sequence[int] = (3, 4, 6, 3), width: int = 64, num_classes: int = 1000,
+                 frozen_layers: Union[Sequence[str], str] = ()) -> None:
         super().__init__()
+        self.frozen_layers = frozen_layers if isinstance(frozen_layers, str) else tuple(frozen_layers)
         self.inplanes = width
         self.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
@@ -31,6 +37,36 @@ class ResNetFull(nn.Module):
             elif isinstance(m, nn.BatchNorm2d):
                 m.weight.data.fill_(1)
                 m.bias.data.zero_()
+        self._freeze()
+
+    def _frozen_modules(self):
+        if isinstance(self.frozen_layers, str):
+            if self.frozen_layers.lower() != "all":
+                raise ValueError(f"frozen_backbone_layers: '{self.frozen_layers}' is not 'all' or a list of layer names")
+            return [self]
+        unknown = [n for n in self.frozen_layers if not isinstance(getattr(self, n, None), nn.Module)]
+        if unknown:
+            raise ValueError(f"frozen_backbone_layers: unknown layer(s) {unknown} (use conv1, bn1, layer1..layer4, fc)")
+        return [getattr(self, n) for n in self.frozen_layers]
+
+    def _freeze(self) -> None:
+        for module in self._frozen_modules():
+            for p in module.parameters():
+                p.requires_grad_(False)
+
+    def set_frozen_layers(self, layers: Union[Sequence[str], str]) -> None:
+        """Freeze ``layers`` (no gradient; eval mode whenever the net trains)."""
+        self.frozen_layers = layers if isinstance(layers, str) else tuple(layers)
+        self._freeze()
+        if self.training:
+            self.train(True)
+
+    def train(self, mode: bool = True) -> "ResNetFull":
+        super().train(mode)
+        if mode:
+            for module in self._frozen_modules():
+                module.eval()
+        return self
 
     def _make_layer(self, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
         downsample = None

@@ -1,1 +1,1 @@
-"""Tracking networks (``transt``: TransT with the official state-dict layout)."""
+"""Tracking networks: ``transt`` (TransT) and ``dimpnet`` (DiMP-50, SuperDiMP, TrDiMP), official state-dict layouts."""

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["Policy", "TransTPolicy", "hanning_window"]
+__all__ = ["Policy", "TransTPolicy", "MeanMaxPolicy", "WindowedScoreMapPolicy", "hanning_window"]
 
 NetOutput = Dict[str, torch.Tensor]
 
@@ -156,4 +156,102 @@ class TransTPolicy(Policy):
         p = self.blended(out)
         eps = self.sig_eps
         p = eps + (1.0 - 2.0 * eps) * p  # in [eps, 1 - eps]
+        return self.temperature * (torch.log(p) - torch.log1p(-p))
+
+
+class MeanMaxPolicy(Policy):
+    """SLT-TrDiMP's policy over a score map (``slt_algorithm.md`` 5.5, 9), generic over map sizes.
+
+    ``z = (s - mean) / (max - mean) * (hi - lo) + lo`` per map (the maximum goes to ``hi``, the mean
+    to ``lo``; official range (-7, 7)), then ``pi = softmax(z)`` over all H*W cells. The transform is
+    affine and increasing in ``s``, so ``argmax pi == argmax s``: the greedy action is the classic
+    score-map maximum. A constant map (max == mean) gives ``z = lo`` everywhere (uniform ``pi``)
+    instead of the official 0/0.
+
+    Actions are flat cell indices ``row * W + col``; :meth:`displacement` maps them to the offset from
+    the map centre ``(size - 1) / 2`` in cells (row, col), which a tracker scales to pixels.
+    """
+
+    def __init__(self, norm_range: tuple = (-7.0, 7.0)) -> None:
+        lo, hi = (float(v) for v in norm_range)
+        if not hi > lo:
+            raise ValueError(f"MeanMaxPolicy: norm_range must be (lo, hi) with hi > lo, got {norm_range}")
+        self.norm_range = (lo, hi)
+
+    def __repr__(self) -> str:
+        return f"MeanMaxPolicy(norm_range={self.norm_range})"
+
+    @staticmethod
+    def score_map(out: NetOutput) -> torch.Tensor:
+        """``out['scores']`` (or a tensor) ``[B, H, W]`` / ``[B, 1, H, W]`` -> float32 ``[B, H, W]``."""
+        s = out["scores"] if isinstance(out, dict) else out
+        if s.dim() == 4 and s.shape[1] == 1:
+            s = s[:, 0]
+        if s.dim() != 3:
+            raise ValueError(f"MeanMaxPolicy expects score maps [B, H, W] or [B, 1, H, W], got {tuple(s.shape)}")
+        return s.float()
+
+    def logits(self, out: NetOutput) -> torch.Tensor:
+        """Mean-max normalised scores ``[B, H*W]`` in ``[lo, hi]``."""
+        s = self.score_map(out).flatten(1)  # [B, A]
+        lo, hi = self.norm_range
+        mean = s.mean(dim=1, keepdim=True)
+        span = s.max(dim=1, keepdim=True)[0] - mean
+        z = (s - mean) / torch.where(span > 0, span, torch.ones_like(span))
+        return z * (hi - lo) + lo
+
+    def greedy_from_output(self, out: NetOutput) -> torch.Tensor:
+        """``argmax`` of the raw score map (the official DiMP decision), flat index ``[B]``."""
+        return self.score_map(out).flatten(1).argmax(dim=-1)
+
+    @staticmethod
+    def cells(actions: torch.Tensor, map_size: tuple) -> torch.Tensor:
+        """Flat actions ``[B]`` -> (row, col) ``[B, 2]`` long."""
+        w = int(map_size[1])
+        return torch.stack([torch.div(actions, w, rounding_mode="floor"), actions % w], dim=1)
+
+    @staticmethod
+    def displacement(actions: torch.Tensor, map_size: tuple) -> torch.Tensor:
+        """Flat actions ``[B]`` -> offset from the map centre ``[B, 2]`` (rows, cols) in cells, float32."""
+        centre = torch.tensor([(int(map_size[0]) - 1) / 2.0, (int(map_size[1]) - 1) / 2.0],
+                              dtype=torch.float32, device=actions.device)
+        return MeanMaxPolicy.cells(actions, map_size).float() - centre
+
+
+class WindowedScoreMapPolicy(Policy):
+    """TransT's policy transform on a generic score map (an option for DiMP-family trackers).
+
+    ``p = (1 - w) * clamp(s, 0, 1) + w * hanning`` (2-D Hann window of the map size), then the stable
+    inverse sigmoid and ``softmax(temperature * z)`` exactly as :class:`TransTPolicy`. The greedy action
+    is ``argmax p``: the window changes the tracker's own decision, unlike :class:`MeanMaxPolicy`.
+    """
+
+    def __init__(self, window_influence: float = 0.49, temperature: float = 4.0, sig_eps: float = 0.01) -> None:
+        if not 0.0 <= window_influence <= 1.0:
+            raise ValueError(f"WindowedScoreMapPolicy: window_influence must be in [0, 1], got {window_influence}")
+        if not temperature > 0:
+            raise ValueError(f"WindowedScoreMapPolicy: temperature must be > 0, got {temperature}")
+        if not 0.0 < sig_eps < 0.5:
+            raise ValueError(f"WindowedScoreMapPolicy: sig_eps must be in (0, 0.5), got {sig_eps}")
+        self.window_influence = float(window_influence)
+        self.temperature = float(temperature)
+        self.sig_eps = float(sig_eps)
+
+    def __repr__(self) -> str:
+        return (f"WindowedScoreMapPolicy(window_influence={self.window_influence}, temperature={self.temperature}, "
+                f"sig_eps={self.sig_eps})")
+
+    def blended(self, out: NetOutput) -> torch.Tensor:
+        s = MeanMaxPolicy.score_map(out)  # [B, H, W]
+        h, w = s.shape[-2:]
+        win = torch.from_numpy(np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)).to(s.device)
+        wi = self.window_influence
+        return ((1.0 - wi) * s.clamp(0.0, 1.0) + wi * win).flatten(1)  # [B, H*W]
+
+    def greedy_from_output(self, out: NetOutput) -> torch.Tensor:
+        return self.blended(out).argmax(dim=-1)
+
+    def logits(self, out: NetOutput) -> torch.Tensor:
+        eps = self.sig_eps
+        p = eps + (1.0 - 2.0 * eps) * self.blended(out)
         return self.temperature * (torch.log(p) - torch.log1p(-p))

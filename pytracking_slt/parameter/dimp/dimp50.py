@@ -1,0 +1,11 @@
+"""DiMP-50 (pytracking ``dimp50.py``): weights ``dimp50.pth``."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pytracking_slt.parameter.dimp_common import dimp_parameters
+from pytracking_slt.parameter.params import TrackerParams
+
+
+def parameters(net_path: Optional[str] = None, device: Optional[str] = None, **overrides: Any) -> TrackerParams:
+    return dimp_parameters("dimp50", net_path, device=device, **overrides)

@@ -1,0 +1,15 @@
+"""DiMP-50 values with a tiny network checkpoint (tests, CPU demo).
+
+The checkpoint comes from the ``net_path`` argument or ``$SLT_TINY_DIMP_NET`` (file or folder);
+runs on the CPU unless ``device`` / ``$SLT_DEVICE`` says otherwise.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pytracking_slt.parameter.dimp_common import tiny_dimp_parameters
+from pytracking_slt.parameter.params import TrackerParams
+
+
+def parameters(net_path: Optional[str] = None, device: Optional[str] = None, **overrides: Any) -> TrackerParams:
+    return tiny_dimp_parameters("dimp50", "dimp50_tiny", net_path, device, **overrides)

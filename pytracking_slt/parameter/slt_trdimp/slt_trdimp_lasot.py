@@ -1,0 +1,11 @@
+"""SLT-TrDiMP on LaSOT (``slt_trdimp_lasot.py``): no transformer memory update, no dropout sample."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pytracking_slt.parameter.dimp_common import dimp_parameters
+from pytracking_slt.parameter.params import TrackerParams
+
+
+def parameters(net_path: Optional[str] = None, device: Optional[str] = None, **overrides: Any) -> TrackerParams:
+    return dimp_parameters("slt_trdimp_lasot", net_path, device=device, **overrides)

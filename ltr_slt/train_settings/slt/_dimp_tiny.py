@@ -2,7 +2,7 @@
 
 Same code path as the full settings (sampler, rollout, reward, proposals, chunked learning,
 checkpoints), tiny sizes: a tiny network of the family (``ltr_slt.models.tracking.dimpnet``), 96 px
-samples, 2 init augmentations, 2 filter iterations. Data: the synthetic LaSOT-layout set of
+samples, 2 init augmentations, 2 filter iterations, mean-max range (-2, 2). Data: the synthetic LaSOT-layout set of
 ``transt_slt_tiny`` (generated once into ``<synthetic_dir or workspace_dir/synthetic>/slt_tiny_lasot``).
 Starting weights: ``settings.pretrained_net_path`` or ``$SLT_TINY_DIMP_PRETRAINED``, else a randomly
 initialised tiny network. Every value here is only a default: attributes already on ``settings`` win.
@@ -22,8 +22,11 @@ __all__ = ["ENV_PRETRAINED", "TINY_VALUES", "TINY_TRACKER_PARAMS", "run_tiny"]
 
 ENV_PRETRAINED = "SLT_TINY_DIMP_PRETRAINED"
 
+# score_norm_meanmax: a flatter mean-max range than the official (-7, 7), so that the sampled copies of a
+# tiny (random) network leave the greedy action and rewards are non-zero within one iteration.
 TINY_TRACKER_PARAMS: Dict[str, Any] = dict(image_sample_size=96, augmentation={"fliplr": True},
-                                           net_opt_iter=2, box_refinement_iter=2, num_init_random_boxes=4)
+                                           net_opt_iter=2, box_refinement_iter=2, num_init_random_boxes=4,
+                                           score_norm_meanmax=(-2.0, 2.0))
 
 TINY_VALUES: Dict[str, Any] = {
     "num_seq": 2,

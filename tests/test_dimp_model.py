@@ -242,3 +242,13 @@ def test_param_groups_freeze_a_net_built_without_frozen_layers_and_name_bad_inpu
         dimp_param_groups(dimpnet_tiny(), "trdimp")
     with pytest.raises(ValueError, match="unknown recipe 'prdimp'"):
         dimp_param_groups(net, "prdimp")
+
+
+@pytest.mark.slow
+def test_dimp50_seed0_reproduces_every_recorded_stage():
+    """Seed-0 initialisation in ltr's module order gives the official seed-0 numbers."""
+    torch.manual_seed(0)
+    net = dimpnet50(**HYPER["dimp50"]["constructor_kwargs_train"])
+    errors = compare_stages(reference_stages(net, REFERENCE), REFERENCE["seed0"])
+    bad = {k: v for k, v in errors.items() if not v <= STAGE_RTOL}
+    assert len(errors) == len(REFERENCE["seed0"]) - 1 and not bad, bad

@@ -120,3 +120,45 @@ def compare_stages(stages: Mapping[str, Any], recorded: Mapping[str, Any]) -> Di
             b = ours.detach().double().cpu().numpy().flatten()
             errors[name] = math.inf if a.shape != b.shape else float(np.max(np.abs(a - b) / np.maximum(np.abs(a), 1e-12)))
     return errors
+
+
+def main(argv=None) -> int:
+    """Print the per-stage relative errors of our networks against reference JSON files.
+
+    ``python -m ltr_slt.models.dimp.reference tests/data/dimp50_reference_numbers.json
+    tests/data/trdimp_reference_numbers.json [--device cuda] [--setting keyseeded seed0]``
+    """
+    import argparse
+    import json
+
+    from ltr_slt.models.keyseed import apply_keyseeded_weights_
+    from ltr_slt.models.tracking.dimpnet import dimpnet50, trdimpnet50
+
+    parser = argparse.ArgumentParser(description="DiMP-family reference-stage check (architectures.md 9)")
+    parser.add_argument("references", nargs="+", help="dimp50_/trdimp_reference_numbers.json files")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--setting", nargs="+", default=["keyseeded", "seed0"], choices=["keyseeded", "seed0"])
+    parser.add_argument("--rtol", type=float, default=1e-4)
+    args = parser.parse_args(argv)
+    worst = 0.0
+    for path in args.references:
+        with open(path) as f:
+            ref = json.load(f)
+        factory = {"dimp50": dimpnet50, "trdimp": trdimpnet50}.get(ref.get("net"))
+        if factory is None:
+            raise SystemExit(f"{path}: field 'net' is {ref.get('net')!r}, expected 'dimp50' or 'trdimp'")
+        for setting in args.setting:
+            torch.manual_seed(0)
+            net = factory(**{k: v for k, v in ref["kwargs"].items() if k != "backbone_pretrained"})
+            if setting == "keyseeded":
+                apply_keyseeded_weights_(net, keep=lambda k: k.startswith("classifier.filter_optimizer."))
+            errors = compare_stages(reference_stages(net, ref, args.device), ref[setting])
+            for stage, err in errors.items():
+                print(f"{ref['net']:7s} {setting:9s} {args.device:5s} {stage:32s} {err:.1e}")
+            worst = max(worst, max(errors.values()))
+    print(f"worst relative error {worst:.1e} (tolerance {args.rtol:g})")
+    return 0 if worst <= args.rtol else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

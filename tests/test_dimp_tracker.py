@@ -67,9 +67,10 @@ def test_sample_patches_match_pytracking_sample_patch(pos, sz, out, mode, msc):
                                         torch.tensor(pos), torch.tensor(sz), out, mode, msc)
     buf = FrameBuffer.from_images([img])
     geom = patch_geometry(torch.tensor([pos]), torch.tensor([sz]), out, torch.tensor([[100, 130]]), mode, msc)
-    got = sample_patches(buf, torch.tensor([0]), geom, out)
-    assert got.shape == (1, 3, out, out)
-    assert (got - ref).abs().max().item() < 2e-3
+    for backend in ("gather", "cpu"):
+        got = sample_patches(buf, torch.tensor([0]), geom, out, backend=backend)
+        assert got.shape == (1, 3, out, out)
+        assert (got - ref).abs().max().item() < 2e-3, backend
     torch.testing.assert_close(geom.patch_coords, coord.float(), rtol=0, atol=0)
 
 
@@ -80,7 +81,9 @@ def test_sample_patches_batch_shares_frames():
     sz = torch.tensor([[50.0, 50.0], [90.0, 90.0], [20.0, 20.0]])
     index = torch.tensor([0, 1, 0])
     hw = torch.tensor([[100, 130], [80, 90], [100, 130]])
-    got = sample_patches(buf, index, patch_geometry(pos, sz, 24, hw, "inside_major", 1.5), 24)
+    geom = patch_geometry(pos, sz, 24, hw, "inside_major", 1.5)
+    got = sample_patches(buf, index, geom, 24, backend="gather")
+    torch.testing.assert_close(sample_patches(buf, index, geom, 24, backend="cpu"), got, rtol=0, atol=2e-3)
     for b in range(3):
         im = torch.from_numpy(imgs[index[b]]).float().permute(2, 0, 1)[None]
         ref, _ = reference_sample_patch(im, pos[b], sz[b], 24, "inside_major", 1.5)

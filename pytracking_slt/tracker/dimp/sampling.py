@@ -119,9 +119,40 @@ def _axis_taps(tl: torch.Tensor, br: torch.Tensor, limit: torch.Tensor, df: torc
     return idx, torch.stack([1.0 - lam1, lam1], 1)
 
 
-def sample_patches(buf: FrameBuffer, image_index: torch.Tensor, geom: PatchGeometry, out_size: int) -> torch.Tensor:
-    """The B patches of ``geom`` resized to ``out_size`` -> float32 ``[B, 3, S, S]`` in 0..255 (one gather)."""
+def _sample_patches_cpu(buf: FrameBuffer, image_index: torch.Tensor, geom: PatchGeometry, S: int) -> torch.Tensor:
+    """CPU path: per window, the replicate-padded strided patch (two index_selects on the uint8 frame)
+    resized by ``F.interpolate`` itself; cheaper than the gather on the CPU, same values."""
+    out = []
+    geo = torch.stack([buf.offsets, buf.heights, buf.widths], 1).tolist()
+    tl, br = torch.trunc(geom.tl).long().tolist(), torch.trunc(geom.br).long().tolist()
+    for b, k in enumerate(image_index.tolist()):
+        off, h, w = geo[k]
+        frame = buf.images[k] if buf.images is not None else buf.pixels[off:off + h * w].view(h, w, 3)
+        df, (oy, ox) = int(geom.df[b]), geom.offset[b].tolist()
+        h2, w2 = geom.strided_size[b].tolist()
+        rows = oy + df * torch.arange(tl[b][0], br[b][0]).clamp(0, h2 - 1)
+        cols = ox + df * torch.arange(tl[b][1], br[b][1]).clamp(0, w2 - 1)
+        if rows.numel() < 1 or cols.numel() < 1:
+            raise ValueError(f"sample_patch: empty patch ({rows.numel()} x {cols.numel()})")
+        patch = frame.index_select(0, rows).index_select(1, cols).permute(2, 0, 1)[None].float()
+        if patch.shape[-2:] != (S, S):
+            patch = F.interpolate(patch, [S, S], mode="bilinear", align_corners=False)
+        out.append(patch)
+    return torch.cat(out, 0)
+
+
+def sample_patches(buf: FrameBuffer, image_index: torch.Tensor, geom: PatchGeometry, out_size: int,
+                   backend: str = "auto") -> torch.Tensor:
+    """The B patches of ``geom`` resized to ``out_size`` -> float32 ``[B, 3, S, S]`` in 0..255.
+
+    ``backend``: 'gather' (one batched gather, any device), 'cpu' (per-window ``F.interpolate``),
+    'auto' = 'cpu' on the CPU, 'gather' elsewhere.
+    """
     S = int(out_size)
+    if backend not in ("auto", "gather", "cpu"):
+        raise ValueError(f"sample_patches: backend must be 'auto', 'gather' or 'cpu', got {backend!r}")
+    if backend == "cpu" or (backend == "auto" and buf.device.type == "cpu"):
+        return _sample_patches_cpu(buf, image_index, geom, S)
     ys, wy = _axis_taps(geom.tl[:, 0], geom.br[:, 0], geom.strided_size[:, 0], geom.df, geom.offset[:, 0], S)
     xs, wx = _axis_taps(geom.tl[:, 1], geom.br[:, 1], geom.strided_size[:, 1], geom.df, geom.offset[:, 1], S)
     W = buf.widths[image_index]

@@ -194,6 +194,23 @@ def test_doctor_strict_passes_when_everything_configured_exists(tmp_path, monkey
     capsys.readouterr()
 
 
+def test_doctor_lists_the_dimp_family_baselines(tmp_path, monkeypatch, capsys):
+    from ltr_slt.admin import doctor
+    nets = tmp_path / "nets"
+    nets.mkdir()
+    (nets / "transt.pth").write_bytes(b"x")
+    (nets / "trdimp.pth").write_bytes(b"x")
+    monkeypatch.setenv("SLT_NETWORK_PATH", str(nets))
+    monkeypatch.setenv("SLT_PRETRAINED_NETWORKS", str(nets))
+    assert doctor.main(["--strict"]) == 0  # optional: missing DiMP baselines are hints, not problems
+    out = capsys.readouterr().out
+    assert f"trdimp.pth (for slt trdimp_slt, optional): {nets / 'trdimp.pth'}" in out
+    assert "super_dimp.pth.tar (for slt super_dimp_slt, optional): not found" in out
+    assert "dimp50.pth (for slt dimp_slt, optional): not found" in out
+    report = doctor.collect()
+    assert any("dimp50.pth" in h and "pytracking" in h for h in report["hints"])
+
+
 def test_doctor_module_entry_point(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLT_")}
     env["SLT_CONFIG"] = str(tmp_path / "none.json")

@@ -703,3 +703,43 @@ def test_training_shim_reports_a_missing_dataset_in_one_line(trained):
     assert "Traceback (most recent call last)" not in proc.stderr, proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and "LaSOT root is not configured" in errors[0], proc.stderr
+
+
+# ----------------------------------------------------------------------------------------------
+# issue 11: SLT-TrDiMP inside a workspace (tiny network)
+# ----------------------------------------------------------------------------------------------
+def test_trdimp_slt_tiny_trains_and_tracks_through_the_workspace(tmp_path):
+    """`python ltr/run_training.py slt trdimp_slt_tiny`, then `python pytracking/run_tracker.py slt_trdimp
+    slt_trdimp_tiny` on the checkpoint it wrote (given through $SLT_TINY_DIMP_NET as its folder)."""
+    import numpy as np
+    ns = make_workspace(tmp_path)
+    assert install(ns.root).ok
+    for rel in ("ltr/train_settings/slt/trdimp_slt.py", "ltr/train_settings/slt/trdimp_slt_tiny.py",
+                "ltr/train_settings/slt/super_dimp_slt_tiny.py", "ltr/train_settings/slt/dimp_slt_tiny.py",
+                "pytracking/parameter/slt_trdimp/slt_trdimp_tiny.py"):
+        assert (ns.root / rel).is_file(), rel
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    env = subprocess_env(SLT_DEVICE="cpu", TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1")
+    env.pop("SLT_TINY_DIMP_PRETRAINED", None)
+    train = subprocess.run([sys.executable, str(ns.root / "ltr/run_training.py"), "slt", "trdimp_slt_tiny"],
+                           cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
+    log = train.stdout + train.stderr
+    assert train.returncode == 0, log
+    assert train.stdout.count("Training:  slt  trdimp_slt_tiny") == 1
+    ckpt_dir = ns.workspace_dir / "checkpoints" / "ltr" / "slt" / "trdimp_slt_tiny"
+    assert (ckpt_dir / "TrDiMPnet_ep0001.pth.tar").is_file(), log
+    gts = write_got10k_val(ns.got10k_path)
+    track = subprocess.run([sys.executable, str(ns.root / "pytracking/run_tracker.py"), "slt_trdimp",
+                            "slt_trdimp_tiny", "--dataset_name", "got10k_val", "--threads", "0"],
+                           cwd=cwd, capture_output=True, text=True, timeout=600,
+                           env=dict(env, SLT_TINY_DIMP_NET=str(ckpt_dir)))
+    log = track.stdout + track.stderr
+    assert track.returncode == 0, log
+    results = ns.results_path / "slt_trdimp" / "slt_trdimp_tiny"
+    for name, gt in gts.items():
+        assert (results / f"{name}.txt").is_file(), log
+        boxes = np.loadtxt(results / f"{name}.txt", delimiter="\t")
+        assert boxes.shape == gt.shape and np.all(np.isfinite(boxes))
+        assert np.array_equal(boxes[0], gt[0].astype(int))
+    assert not list(cwd.iterdir())

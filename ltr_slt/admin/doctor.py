@@ -63,6 +63,9 @@ OUTPUT_FIELDS = ("workspace_dir", "tensorboard_dir", "results_path", "result_plo
 WEIGHT_FILES = ("transt.pth",)
 # ImageNet ResNet-50 (only needed to train TransT from scratch; names as torchvision/timm ship them)
 OPTIONAL_WEIGHT_FILES = ("resnet50-19c8e357.pth", "resnet50-0676ba61.pth", "resnet50.pth")
+# Baselines of the DiMP-family SLT settings (needed only by the settings named beside them)
+DIMP_BASELINE_FILES = (("trdimp.pth", "trdimp_slt"), ("super_dimp.pth.tar", "super_dimp_slt"),
+                       ("dimp50.pth", "dimp_slt"))
 
 
 def _torch_info() -> Dict[str, Any]:
@@ -144,6 +147,14 @@ def collect(**overrides: str) -> Dict[str, Any]:
         hints.append(f"no ImageNet ResNet-50 weights ({' / '.join(OPTIONAL_WEIGHT_FILES)}) in pretrained_networks: "
                      f"only needed to train TransT from scratch (backbone_pretrained=True)")
     weights["resnet50 (optional)"] = backbone
+    for filename, settings_name in DIMP_BASELINE_FILES:
+        found = next((os.path.join(fields[n].value, filename) for n in ("pretrained_networks", "network_path")
+                      if fields[n].value and os.path.isfile(os.path.join(fields[n].value, filename))), "")
+        weights[f"{filename} (for slt {settings_name}, optional)"] = found
+        if not found:
+            from pytracking_slt.workspace.weights import KNOWN_WEIGHTS
+            hints.append(f"{filename} not in pretrained_networks / network_path: only needed by "
+                         f"`slt-train slt {settings_name}` (download: {KNOWN_WEIGHTS.get(filename, 'see its README')})")
     return {
         "fields": {k: {"value": v.value, "source": v.source} for k, v in fields.items()},
         "workspace": ws["workspace"], "config_file": str(envmod.config_path()),

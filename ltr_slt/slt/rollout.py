@@ -7,7 +7,8 @@
   per clip and shared by both copies; the state starts at the GT of clip frame 0;
 * ``step(frames, state, mode='half', generator=None, record=False) -> (state, StepOutput)`` with
   ``StepOutput.boxes`` [2N, 4] xywh, ``.actions`` [2N] and, when recording, ``.crops`` (uint8),
-  ``.crop_centers`` [., 2] and ``.crop_sizes`` [.] for all 2N copies or the sampled N only.
+  ``.crop_centers`` [., 2] and ``.crop_sizes`` [.] for all 2N copies or the sampled N only;
+  ``state.template_crops`` (and optionally ``state.clip_template_boxes``) after ``init``.
 
 Copies [0, N) act greedily (the self-critical baseline), copies [N, 2N) sample from the policy.
 Everything runs under ``torch.inference_mode()``: no autograd graph is built (the learning phase
@@ -199,6 +200,11 @@ def _rollout(tracker: Any, clips: Sequence[Any], device: torch.device | str,
         if template_crops.shape[0] == 2 * n:
             template_crops = template_crops[:n]
         traj.template_crops = template_crops
+        # Trackers with several template samples per clip (DiMP: init augmentations) also keep the
+        # target box in each of them: state.clip_template_boxes [N, K, 4].
+        template_boxes = getattr(state, "clip_template_boxes", None)
+        if template_boxes is not None:
+            traj.template_boxes = template_boxes[:n]
         traj.search_crops = torch.stack(crops)  # [T-1, N, 3, S, S] uint8
         traj.crop_centers = torch.stack(centers)  # [T-1, N, 2] float64 (tracker state precision)
         traj.crop_sides = torch.stack(sides)  # [T-1, N] float64

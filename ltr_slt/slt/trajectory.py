@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
 
@@ -40,6 +40,12 @@ class Trajectory:
     crop_centers: Optional[torch.Tensor] = None  # [T-1, N, 2] float64 (x, y) image pixels
     crop_sides: Optional[torch.Tensor] = None  # [T-1, N] float64 crop side in image pixels
     gt_crop: Optional[torch.Tensor] = None  # [T-1, N, 4] float xywh GT in S-pixel crop coordinates
+    # Recorded when the tracker keeps several template samples per clip (DiMP family: the init
+    # augmentations); template_crops is then [N, K, 3, s, s] uint8.
+    template_boxes: Optional[torch.Tensor] = None  # [N, K, 4] float xywh target box in each template crop
+    # Family-specific per-frame learning targets added after the rollout (e.g. IoU-Net proposals),
+    # each [T-1, N, ...]; chunked / moved / padded like the other per-frame fields.
+    extras: Optional[Dict[str, torch.Tensor]] = None
 
     # -- derived -------------------------------------------------------------------------------
     @property
@@ -68,6 +74,8 @@ class Trajectory:
             v = getattr(self, f.name)
             if v is None:
                 kw[f.name] = None
+            elif isinstance(v, dict):
+                kw[f.name] = {k: fn_time(t) for k, t in v.items()}
             elif f.name in _CLIP_FIELDS:
                 kw[f.name] = fn_clip(v)
             else:
@@ -100,6 +108,11 @@ class Trajectory:
                 if not all(v is None for v in vals):
                     raise ValueError(f"Trajectory.cat: field '{f.name}' recorded in some trajectories only")
                 kw[f.name] = None
+            elif isinstance(vals[0], dict):
+                keys = set(vals[0])
+                if any(set(v) != keys for v in vals):
+                    raise ValueError(f"Trajectory.cat: field '{f.name}' has different keys in different trajectories")
+                kw[f.name] = {k: torch.cat([v[k] for v in vals], 1) for k in vals[0]}
             else:
                 kw[f.name] = torch.cat(vals, 0 if f.name in _CLIP_FIELDS else 1)
         return Trajectory(**kw)
@@ -118,7 +131,7 @@ class Trajectory:
         return self._map(pad, lambda t: t)
 
 
-_CLIP_FIELDS = frozenset({"num_frames", "template_crops"})
+_CLIP_FIELDS = frozenset({"num_frames", "template_crops", "template_boxes"})
 
 
 def gt_in_crop(gt_xywh: torch.Tensor, centers: torch.Tensor, sides: torch.Tensor,

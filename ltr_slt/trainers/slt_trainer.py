@@ -83,8 +83,13 @@ class SLTTrainer(BaseTrainer):
         self.actor.eval()
         if self.amp_rollout:
             with self.autocast():
-                return rollout(self.tracker, clips, self.device, generator=self.generator, record=True)
-        return rollout(self.tracker, clips, self.device, generator=self.generator, record=True)
+                traj = rollout(self.tracker, clips, self.device, generator=self.generator, record=True)
+        else:
+            traj = rollout(self.tracker, clips, self.device, generator=self.generator, record=True)
+        # A family's actor may add its per-frame learning targets once per iteration (DiMP: IoU-Net
+        # proposals drawn from the checkpointed RNG), so every chunk sees the same ones.
+        prepare = getattr(self.actor, "prepare", None)
+        return prepare(traj) if prepare is not None else traj
 
     def global_normaliser(self, traj: Trajectory) -> LossNormaliser:
         """The actor's loss totals, summed over DDP ranks (identity on one process)."""

@@ -38,6 +38,9 @@ KNOWN_WEIGHTS = {
     "slt_transt.pth": "SLT-TransT, README 'Models' of https://github.com/byminji/SLTtrack",
     "trdimp.pth": "TrDiMP, README of https://github.com/594422814/TransformerTrack",
     "slt_trdimp.pth": "SLT-TrDiMP, README 'Models' of https://github.com/byminji/SLTtrack",
+    "trdimp_net.pth.tar": "TrDiMP, README of https://github.com/594422814/TransformerTrack",
+    "dimp50.pth": "DiMP-50, MODEL_ZOO.md of https://github.com/visionml/pytracking",
+    "super_dimp.pth.tar": "SuperDiMP, MODEL_ZOO.md of https://github.com/visionml/pytracking",
     "resnet50-19c8e357.pth": "https://download.pytorch.org/models/resnet50-19c8e357.pth",
 }
 

@@ -1,0 +1,76 @@
+"""Body of the tiny DiMP-family SLT settings: the full pipeline on generated clips, seconds on a CPU.
+
+Same code path as the full settings (sampler, rollout, reward, proposals, chunked learning,
+checkpoints), tiny sizes: a tiny network of the family (``ltr_slt.models.tracking.dimpnet``), 96 px
+samples, 2 init augmentations, 2 filter iterations, mean-max range (-2, 2). Data: the synthetic LaSOT-layout set of
+``transt_slt_tiny`` (generated once into ``<synthetic_dir or workspace_dir/synthetic>/slt_tiny_lasot``).
+Starting weights: ``settings.pretrained_net_path`` or ``$SLT_TINY_DIMP_PRETRAINED``, else a randomly
+initialised tiny network. Every value here is only a default: attributes already on ``settings`` win.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Dict
+
+from ltr_slt.train_settings.slt._dimp_common import apply_dimp_defaults, train_slt_dimp
+from ltr_slt.train_settings.slt.transt_slt_tiny import ensure_synthetic_data, synthetic_data_dir
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ENV_PRETRAINED", "TINY_VALUES", "TINY_TRACKER_PARAMS", "run_tiny"]
+
+ENV_PRETRAINED = "SLT_TINY_DIMP_PRETRAINED"
+
+# score_norm_meanmax: a flatter mean-max range than the official (-7, 7), so that the sampled copies of a
+# tiny (random) network leave the greedy action and rewards are non-zero within one iteration.
+TINY_TRACKER_PARAMS: Dict[str, Any] = dict(image_sample_size=96, augmentation={"fliplr": True},
+                                           net_opt_iter=2, box_refinement_iter=2, num_init_random_boxes=4,
+                                           score_norm_meanmax=(-2.0, 2.0))
+
+TINY_VALUES: Dict[str, Any] = {
+    "num_seq": 2,
+    "num_frames": 4,
+    "samples_per_epoch": 2,          # 1 iteration per epoch
+    "num_epochs": 1,
+    "num_workers": 0,
+    "p_datasets": [1],
+    "max_gap": 20,
+    "max_interval": 3,
+    "min_visible_frames": 8,         # synthetic videos are short
+    "num_seq_backward": 1,
+    "lr_scale": 10.0,
+    "print_interval": 1,
+}
+
+_FACTORY = {"trdimp": "trdimpnet_tiny", "super_dimp": "super_dimpnet_tiny", "dimp50": "dimpnet_tiny"}
+
+
+def run_tiny(settings: Any, family: str) -> Any:
+    values = dict(TINY_VALUES, tracker_params=dict(TINY_TRACKER_PARAMS),
+                  description=f"SLT ({family}), tiny network on synthetic clips (tests / CPU demo)")
+    if family != "dimp50":
+        values["num_proposals"] = 16
+    apply_dimp_defaults(settings, family, values)
+
+    from ltr_slt.admin import distributed
+    from ltr_slt.dataset import Lasot
+    from ltr_slt.models.tracking import dimpnet
+
+    root = synthetic_data_dir(settings)
+    if distributed.is_main_process():
+        ensure_synthetic_data(root)
+    distributed.barrier()
+    datasets = [Lasot(root)]
+
+    net = getattr(dimpnet, _FACTORY[family])(**dict(getattr(settings, "tiny_net_kwargs", None) or {}))
+    pretrained = getattr(settings, "pretrained_net_path", None) or os.environ.get(ENV_PRETRAINED, "")
+    settings.pretrained_net = pretrained or None
+    if pretrained:
+        from ltr_slt.admin.loading import load_checkpoint
+        load_checkpoint(net, pretrained, strict=True)
+        logger.info("tiny SLT starts from %s", pretrained)
+    else:
+        logger.info("tiny SLT starts from a randomly initialised %s (set $%s to start from a checkpoint)",
+                    _FACTORY[family], ENV_PRETRAINED)
+    return train_slt_dimp(settings, net, datasets)

@@ -20,6 +20,13 @@ REFERENCE = json.loads((DATA / "dimp50_reference_numbers.json").read_text())
 HYPER = json.loads((DATA / "hyperparams.json").read_text())
 # float32 on another BLAS reduces in another order: ~1e-5 relative on the recorded statistics
 STAGE_RTOL = 1e-4
+# scores after 10 Gauss-Newton steps on the raw filter amplify those differences (measured 1.5e-5 to 1.7e-4
+# depending on the thread count); every other stage keeps STAGE_RTOL
+AMPLIFIED_RTOL = {"scores_after_10iter": 1e-3}
+
+
+def _over_tolerance(errors):
+    return {k: v for k, v in errors.items() if not v <= AMPLIFIED_RTOL.get(k, STAGE_RTOL)}
 
 
 def _shape_str(t: torch.Tensor) -> str:
@@ -73,7 +80,7 @@ def test_dimp50_keyseeded_reproduces_every_recorded_stage(keyseeded_stages):
     recorded = REFERENCE["keyseeded"]
     errors = compare_stages(keyseeded_stages, recorded)
     assert set(errors) == set(recorded) - {"scores_after_10iter_argmax_yx"}
-    bad = {k: v for k, v in errors.items() if not v <= STAGE_RTOL}
+    bad = _over_tolerance(errors)
     assert not bad, f"stages off the reference (max rel. error): {bad}"
     s = keyseeded_stages["scores_after_10iter"][0, 0]
     assert list(divmod(int(s.argmax()), s.shape[-1])) == recorded["scores_after_10iter_argmax_yx"]
@@ -250,5 +257,5 @@ def test_dimp50_seed0_reproduces_every_recorded_stage():
     torch.manual_seed(0)
     net = dimpnet50(**HYPER["dimp50"]["constructor_kwargs_train"])
     errors = compare_stages(reference_stages(net, REFERENCE), REFERENCE["seed0"])
-    bad = {k: v for k, v in errors.items() if not v <= STAGE_RTOL}
+    bad = _over_tolerance(errors)
     assert len(errors) == len(REFERENCE["seed0"]) - 1 and not bad, bad

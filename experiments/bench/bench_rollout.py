@@ -37,7 +37,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -90,19 +90,31 @@ def timed(fn: Callable[[], Any], device: torch.device) -> Tuple[float, Any]:
     return time.perf_counter() - t0, out
 
 
-def interleaved(fns: Sequence[Callable[[], Any]], device: torch.device, repeats: int) -> List[float]:
-    """Median time of each function over ``repeats`` rounds that run them alternately (one warm-up each).
+def interleaved_clocks(fns: Sequence[Callable[[], Any]], device: torch.device, repeats: int
+                       ) -> Tuple[List[float], List[float]]:
+    """Median wall time and median process CPU time of each function over ``repeats`` alternating rounds.
 
-    Alternating makes background load (a shared machine) hit every variant alike; the median drops
-    the rounds that a burst of load spoiled.
+    The functions run alternately (after one warm-up each), so background load on a shared machine
+    hits every variant alike, and the median drops rounds that a burst of load spoiled. The CPU
+    time (user + sys of this process) is what the work itself cost, nearly independent of other
+    processes when torch uses one thread (with several, OpenMP's spin-waiting inflates it); it
+    says nothing on a GPU, where the wall time is the measure.
     """
     for fn in fns:
         fn()
-    times: List[List[float]] = [[] for _ in fns]
+    wall: List[List[float]] = [[] for _ in fns]
+    cpu: List[List[float]] = [[] for _ in fns]
     for _ in range(repeats):
         for i, fn in enumerate(fns):
-            times[i].append(timed(fn, device)[0])
-    return [float(np.median(t)) for t in times]
+            c0 = time.process_time()
+            wall[i].append(timed(fn, device)[0])
+            cpu[i].append(time.process_time() - c0)
+    return [float(np.median(t)) for t in wall], [float(np.median(t)) for t in cpu]
+
+
+def interleaved(fns: Sequence[Callable[[], Any]], device: torch.device, repeats: int) -> List[float]:
+    """Median wall times of alternating rounds (see :func:`interleaved_clocks`)."""
+    return interleaved_clocks(fns, device, repeats)[0]
 
 
 def _rss_bytes() -> int:
@@ -265,7 +277,8 @@ class FollowGT:
     of frame ``t - 1``; the returned box is the GT of frame ``t`` in that crop's normalised
     coordinates, for every candidate (so greedy and sampled copies follow the GT alike and the
     search side stays what a tracker following the target uses). The network still runs in full;
-    only its ``pred_boxes`` are replaced (one small indexing op per frame). ``restore()`` undoes it.
+    only its ``pred_boxes`` are replaced (one small indexing op per frame), and only without
+    autograd (tracking), never in learning. ``restore()`` undoes it.
     """
 
     def __init__(self, net: torch.nn.Module, clips: List[Clip], search_area_factor: float = 4.0) -> None:
@@ -292,6 +305,8 @@ class FollowGT:
 
     def _track_from(self, *a: Any, **k: Any) -> Dict[str, torch.Tensor]:
         out = self.net._unpatched_track_from(*a, **k)
+        if torch.is_grad_enabled():  # learning (with autograd) sees the network's own boxes
+            return out
         self.t = min(self.t + 1, self.table.shape[0] - 1)
         boxes = out["pred_boxes"]  # [B, A, 4]
         key = (boxes.device, boxes.shape[0], self.n)
@@ -316,6 +331,18 @@ def print_ratio_table(rows: List[Tuple[str, float]], t_net: float, t_ref: float,
         print(f"{name:<16}{t:>10.3f}{unit_count / t:>10.1f}{t_net / t:>10.3f}{t_ref / t:>12.2f}x")
 
 
+def print_clock_tables(names: List[str], wall: List[float], cpu: Optional[List[float]], count: int,
+                       unit: str = "frames/s") -> None:
+    """The wall-clock table and (on CPU) the process-CPU-time table; names = [network, ours, official]."""
+    for label, times in (("wall clock (median)", wall), ("process CPU time (median)", cpu)):
+        if times is None:
+            continue
+        t_net, t_ours, t_off = times
+        print(f"-- {label}")
+        print_ratio_table(list(zip(names, times)), t_net, t_off, count, unit)
+        print(f"   ours vs official-style: {t_off / t_ours:.2f}x; network-only / ours: {t_net / t_ours:.3f}\n")
+
+
 def main(argv: List[str] | None = None) -> int:
     cuda = torch.cuda.is_available()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -332,8 +359,12 @@ def main(argv: List[str] | None = None) -> int:
                         help="gt: the boxes follow the ground truth (search side ~300 px, what a trained "
                              "tracker does); random: whatever the random-weight net predicts (boxes grow "
                              "to the frame; not representative)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's); 1 is steadier on a shared machine")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     on_gpu = device.type == "cuda"
     args.num_seq = args.num_seq or (8 if on_gpu else 2)
     args.num_frames = args.num_frames or (24 if on_gpu else 4)
@@ -350,7 +381,7 @@ def main(argv: List[str] | None = None) -> int:
           f"{2 * args.num_seq}), frames {args.width}x{args.height}, median of {args.repeats} alternating rounds")
 
     net_fn = network_only(net, clips, device)
-    t_net, t_ours, t_official = interleaved(
+    wall, cpu = interleaved_clocks(
         [net_fn, lambda: rollout(tracker, clips, device),
          lambda: official_style_rollout(net, tracker.policy, clips, device)], device, args.repeats)
     explore_mem: Dict[str, float] = {}
@@ -361,9 +392,7 @@ def main(argv: List[str] | None = None) -> int:
     sides = traj.crop_sides.float()
     print(f"geometry: {args.geometry}; search side used: mean {sides.mean():.0f} px "
           f"(min {sides.min():.0f}, max {sides.max():.0f})\n")
-    print_ratio_table([("network only", t_net), ("ours", t_ours), ("official-style", t_official)],
-                      t_net, t_official, frames)
-    print(f"ours vs official-style: {t_official / t_ours:.2f}x; ours vs network only: {t_net / t_ours:.3f}")
+    print_clock_tables(["network only", "ours", "official-style"], wall, None if on_gpu else cpu, frames)
     print(f"explore peak memory: {explore_mem.get('peak_growth_mib', float('nan')):.1f} MiB above the start "
           f"({'CUDA allocator' if on_gpu else 'process RSS'})")
 

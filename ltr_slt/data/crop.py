@@ -1,8 +1,10 @@
-"""Batched, on-device SiamRPN-style crops: B square windows from B (or fewer) images in one op.
+"""Batched SiamRPN-style crops: B square windows (own centre and side each) from B or fewer frames in one call.
 
-The official SLT rollout crops every copy of every clip one by one on the CPU (numpy pad + slice +
-``cv2.resize``) and uploads each crop (``slt_algorithm.md`` 13.2.1). Here all frames stay on the
-device as uint8 and the whole batch is resampled at once.
+The official SLT rollout crops every copy of every clip one by one on the CPU (numpy pad of the
+whole frame + slice + ``cv2.resize``) and uploads each crop (``slt_algorithm.md`` 13.2.1). Here one
+call crops a whole batch of windows (each with its own centre and side, so per-window scales serve
+the DiMP family's multiscale sampling as well), windows may share frames, and the output is the
+channels-first ``[B, 3, S, S]`` uint8 tensor the network normalises.
 
 Geometry (``get_subwindow`` of SiamRPN/TransT, ``architectures.md`` 7.1), per window with centre
 ``(cx, cy)`` and integer side ``crop_sz``::
@@ -11,21 +13,28 @@ Geometry (``get_subwindow`` of SiamRPN/TransT, ``architectures.md`` 7.1), per wi
     patch = padded_image[ymin : ymin + crop_sz, xmin : xmin + crop_sz]   # outside -> fill colour
     crop = cv2.resize(patch, (out_size, out_size))     # INTER_LINEAR, skipped when sizes match
 
-cv2's bilinear resize samples destination pixel ``j`` at patch coordinate
-``(j + 0.5) * crop_sz / out_size - 0.5`` clamped to ``[0, crop_sz - 1]`` (border replicate of the
-*patch*). We evaluate exactly that, separably (rows, then columns): ONE uint8 ``index_select``
-from a flat buffer holding all frames fetches the 2 source rows of every output row, restricted to
-the 2 source columns of every output column; rows are blended in float32, then columns (two
-slices). Out-of-image taps get weight 0 and their weight goes to the fill colour (the same value
-the official padded buffer would give). This never converts whole frames to float, lets B windows
-share N < B frames (a clip's greedy and sampled copies), builds every index on the device (no
-host sync, no per-step upload) and applies cv2's clamp to the patch border directly.
+Two implementations of exactly this, chosen by where the frames are:
 
-Agreement with the cv2 reference (``tests/test_crop.py``): identical when ``crop_sz == out_size``;
-otherwise cv2 uses 11-bit fixed-point weights for uint8, so single pixels differ by at most 1
-gray level (tested bound: 2) and the mean absolute difference is below 0.1 gray levels on average
-(below 0.15 for every tested window: in-image and partly or fully outside, up- and downscaling). Float output (``out_dtype=torch.float32``) is the exact bilinear
-value before rounding.
+* CPU (uint8 output): per window, the in-image part is padded only to the window (never the whole
+  frame) and resized by cv2, then ``cv2.split`` writes it channels-first into the output; the
+  geometry is plain Python (a torch op on a tiny tensor costs more than a small crop). This is the
+  official result bit for bit and never slower than the official per-crop code at any window side
+  or batch (``experiments/bench/bench_crop.py``; cv2's SIMD fixed-point resize beats any torch
+  gather on a CPU).
+* device (GPU) or float output: separable two-pass bilinear. cv2 samples destination pixel ``j``
+  at patch coordinate ``(j + 0.5) * crop_sz / out_size - 0.5`` clamped to ``[0, crop_sz - 1]``;
+  ONE uint8 ``index_select`` from a flat buffer holding all frames fetches the 2 source rows of
+  every output row, restricted to the 2 source columns of every output column (``[B, 2, S, 2S, 3]``
+  uint8); rows are blended in float32, then columns (two slices). Out-of-image taps get weight 0
+  and their weight goes to the fill colour. No whole frame is converted to float, there is no 6-D
+  float temporary, all indices are built on the device (no host sync) and the frame geometry is
+  uploaded once per distinct list of frame sizes (no per-step upload in a rollout).
+
+Agreement of the device path with cv2 (``tests/test_crop.py``, ``tests/test_crop_fast.py``):
+identical when ``crop_sz == out_size``; otherwise cv2 uses 11-bit fixed-point weights for uint8,
+so single pixels differ by at most 1 gray level (tested bound: 2) and the mean absolute
+difference is below 0.15 gray levels for every tested window (in-image, partly or fully outside,
+up- and downscaling). Float output (``out_dtype=torch.float32``) is the exact bilinear value.
 """
 from __future__ import annotations
 
@@ -180,8 +189,8 @@ def _crop_windows_cv2(buf: FrameBuffer, centers: Any, crop_sizes: Any, out_size:
     On the CPU cv2's SIMD fixed-point resize beats any torch gather at every window size and batch
     (``experiments/bench/bench_crop.py``); this is the official ``get_subwindow`` result bit for bit.
     The geometry is plain Python / numpy (a torch op costs ~5-10 us, more than a small crop), and
-    ``cv2.split`` writes each patch channels-first straight into the output (4x faster than a
-    strided HWC -> CHW copy).
+    ``cv2.split`` writes each patch channels-first straight into the output (~4x faster than a
+    strided HWC -> CHW copy on this project's CPU).
     """
     import cv2
 
@@ -228,12 +237,11 @@ def crop_windows(frames: Union[FrameBuffer, Sequence[ImageLike]], centers: torch
                  out_dtype: torch.dtype = torch.uint8, backend: str = "auto") -> torch.Tensor:
     """Crop B windows and resize them to ``out_size`` -> ``[B, 3, out_size, out_size]``.
 
-    ``backend="auto"``: cv2 per window for uint8 output on the CPU (faster there at every size),
-    the batched torch op otherwise; ``"torch"`` forces the batched op. Separable two-pass bilinear: ONE uint8 gather fetches, for every output row, its 2 source rows
-    restricted to the 2 * S source columns the output needs (``[B, 2, S, 2S, 3]`` uint8); the rows
-    are blended (``[B, S, 2S, 3]`` float), then the columns (two slices, no second gather). No 6-D
-    float temporary, no host sync and no host->device upload in the hot path (a :class:`FrameBuffer`
-    built once per step uploads its frame geometry in one small copy).
+    ``backend="auto"``: on the CPU with uint8 output, cv2 per window (the official result bit for
+    bit, never slower than the official code); on a device or for float output, the separable
+    two-pass torch op (see the module docstring). ``"torch"`` forces the torch op anywhere.
+    Windows may differ in side (per-window scale, e.g. DiMP's multiscale sampling: repeat the
+    frame index once per scale).
 
     Args:
         frames: a :class:`FrameBuffer` or a list of uint8 HxWx3 images (torch on the device, or numpy).

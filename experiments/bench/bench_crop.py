@@ -54,7 +54,13 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch and cv2 CPU threads (default: their own); 1 is steadier on a shared machine")
     args = parser.parse_args(argv)
+    if args.threads:
+        import cv2
+        torch.set_num_threads(args.threads)
+        cv2.setNumThreads(args.threads)
     device = torch.device(args.device)
     print(f"crop micro-benchmark on {device} ({torch.get_num_threads()} CPU threads), frames "
           f"{args.width}x{args.height}, out 256 px, median of {args.repeats} alternating repeats")

@@ -53,8 +53,8 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 ImageLike = Union[torch.Tensor, np.ndarray]
 
-# Device copies of frame geometry, keyed by (device, heights, widths): a rollout step sees the same
-# frame sizes every step, so the hot path uploads nothing (the tensors are never written to).
+# Frame geometry tensors keyed by (device, heights, widths): a rollout step sees the same frame
+# sizes every step, so the hot path uploads nothing (the cached tensors are never written to).
 _GEOMETRY_CACHE: dict = {}
 
 
@@ -71,17 +71,17 @@ def _as_image(img: ImageLike, device: Optional[torch.device], i: int) -> torch.T
 
 @dataclass
 class FrameBuffer:
-    """N uint8 HxWx3 frames of different sizes concatenated into one flat pixel buffer.
+    """N uint8 HxWx3 frames of different sizes, seen as one flat pixel buffer by the device crop.
 
     ``pixels`` [sum(H*W), 3]; frame k's pixel (y, x) is row ``offsets[k] + y * widths[k] + x``.
+    Both the flat buffer and the geometry tensors are built on first use (the CPU crop needs
+    neither; on a device the geometry is uploaded once per distinct list of frame sizes and cached).
     Build it once per time step and crop any number of windows from it.
     """
 
-    _pixels: Optional[torch.Tensor]  # [P, 3] uint8, built on first use when only ``images`` is given
-    offsets: torch.Tensor  # [N] long
-    heights: torch.Tensor  # [N] long
-    widths: torch.Tensor   # [N] long
-    images: Optional[list] = None  # the N HxWx3 frames (CPU: the cv2 path reads them without a copy)
+    images: list  # the N HxWx3 uint8 frames, torch, all on one device
+    _pixels: Optional[torch.Tensor] = None  # [P, 3] uint8
+    _geometry: Optional[torch.Tensor] = None  # [3, N] long: offsets, heights, widths
 
     @property
     def pixels(self) -> torch.Tensor:
@@ -89,6 +89,38 @@ class FrameBuffer:
             ims = self.images
             self._pixels = ims[0].reshape(-1, 3) if len(ims) == 1 else torch.cat([im.reshape(-1, 3) for im in ims], 0)
         return self._pixels
+
+    @property
+    def geometry(self) -> torch.Tensor:
+        """``[3, N]`` long on the frames' device: offsets into :attr:`pixels`, heights, widths."""
+        if self._geometry is None:
+            dev = self.device
+            heights = tuple(int(im.shape[0]) for im in self.images)
+            widths = tuple(int(im.shape[1]) for im in self.images)
+            key = (dev, heights, widths)
+            geom = _GEOMETRY_CACHE.get(key)
+            if geom is None:
+                offsets = [0]
+                for h, w in zip(heights[:-1], widths[:-1]):
+                    offsets.append(offsets[-1] + h * w)
+                geom = torch.tensor([offsets, list(heights), list(widths)], dtype=torch.int64).to(dev)
+                if len(_GEOMETRY_CACHE) >= 256:
+                    _GEOMETRY_CACHE.clear()
+                _GEOMETRY_CACHE[key] = geom
+            self._geometry = geom
+        return self._geometry
+
+    @property
+    def offsets(self) -> torch.Tensor:  # [N] long
+        return self.geometry[0]
+
+    @property
+    def heights(self) -> torch.Tensor:  # [N] long
+        return self.geometry[1]
+
+    @property
+    def widths(self) -> torch.Tensor:  # [N] long
+        return self.geometry[2]
 
     @classmethod
     def from_images(cls, images: Sequence[ImageLike], device: Optional[torch.device | str] = None) -> "FrameBuffer":
@@ -99,27 +131,14 @@ class FrameBuffer:
         dev = imgs[0].device
         if any(im.device != dev for im in imgs):
             raise ValueError("FrameBuffer: all images must be on the same device")
-        heights = [im.shape[0] for im in imgs]
-        widths = [im.shape[1] for im in imgs]
-        sizes = [h * w for h, w in zip(heights, widths)]
-        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-        key = (dev, tuple(heights), tuple(widths))
-        geom = _GEOMETRY_CACHE.get(key) if dev.type != "cpu" else None
-        if geom is None:  # [3, N]; on a device uploaded once per distinct frame-size list, then cached
-            geom = torch.from_numpy(np.stack([offsets, heights, widths]).astype(np.int64))
-            if dev.type != "cpu":
-                geom = geom.to(dev)
-                if len(_GEOMETRY_CACHE) >= 256:
-                    _GEOMETRY_CACHE.clear()
-                _GEOMETRY_CACHE[key] = geom
-        return cls(None, geom[0], geom[1], geom[2], imgs)
+        return cls(imgs)
 
     def __len__(self) -> int:
-        return int(self.offsets.shape[0])
+        return len(self.images)
 
     @property
     def device(self) -> torch.device:
-        return self.offsets.device
+        return self.images[0].device
 
     def channel_means(self) -> torch.Tensor:
         """Truncated per-frame channel means ``[N, 3]`` float32 (see :func:`channel_mean_fill`)."""
@@ -195,14 +214,11 @@ def _crop_windows_cv2(buf: FrameBuffer, centers: Any, crop_sizes: Any, out_size:
     import cv2
 
     B, S = len(centers), out_size
-    out = np.empty((B, 3, S, S), np.uint8)  # [B, 3, S, S] written channels-first directly
-    ims = buf.images
-    if ims is not None:
-        ims = [im.numpy() if isinstance(im, torch.Tensor) else im for im in ims]
-    else:
-        pix = buf.pixels.numpy()
-        ims = [pix[o:o + h * w].reshape(h, w, 3) for o, h, w in
-               zip(buf.offsets.tolist(), buf.heights.tolist(), buf.widths.tolist())]
+    # [B, 3, S, S] written channels-first directly. torch.empty, not np.empty: torch's allocator
+    # hands back warm pages, a fresh numpy buffer page-faults on first write (~0.2 ms per crop).
+    result = torch.empty((B, 3, S, S), dtype=torch.uint8)
+    out = result.numpy()
+    ims = [im.numpy() for im in buf.images]
     for b in range(B):
         im = ims[image_index[b]]
         sz = int(crop_sizes[b])
@@ -222,14 +238,14 @@ def _crop_windows_cv2(buf: FrameBuffer, centers: Any, crop_sizes: Any, out_size:
         if sz != S:
             patch = cv2.resize(patch, (S, S), interpolation=cv2.INTER_LINEAR)
         cv2.split(patch, planes)  # HWC -> the three [S, S] planes of out[b]
-    return torch.from_numpy(out)  # [B, 3, S, S]
+    return result  # [B, 3, S, S]
 
 
-def _cpu_list(x: Any) -> list:
-    """A CPU tensor / array / sequence as nested Python floats (no torch op: cheap for tiny inputs)."""
+def _flat_floats(x: Any) -> list:
+    """A CPU tensor / array / sequence flattened to Python floats (no torch op: cheap for tiny inputs)."""
     if isinstance(x, torch.Tensor):
-        x = x.detach().numpy()
-    return np.asarray(x, dtype=np.float64).tolist()
+        return x.detach().reshape(-1).tolist()
+    return np.asarray(x, dtype=np.float64).reshape(-1).tolist()
 
 
 def crop_windows(frames: Union[FrameBuffer, Sequence[ImageLike]], centers: torch.Tensor, crop_sizes: torch.Tensor,
@@ -271,12 +287,16 @@ def crop_windows(frames: Union[FrameBuffer, Sequence[ImageLike]], centers: torch
 
     if backend == "auto" and dev.type == "cpu" and out_dtype == torch.uint8:
         # CPU fast path: Python geometry, cv2 per window (no torch op on tiny tensors)
-        sizes = [round(v) for v in np.ravel(_cpu_list(crop_sizes))]  # half-to-even like torch
+        sizes = [round(v) for v in _flat_floats(crop_sizes)]  # round half to even, like torch.round
         if B and min(sizes) < 1:
             raise ValueError(f"crop_windows: crop sizes must be >= 1, got {sizes}")
-        fills = np.broadcast_to(np.asarray(_cpu_list(fill)), (B, 3)).astype(np.uint8).tolist()
-        index = list(range(B)) if image_index is None else [int(i) for i in np.ravel(_cpu_list(image_index))]
-        return _crop_windows_cv2(buf, _cpu_list(centers), sizes, S, fills, index)
+        flat = [min(max(int(v), 0), 255) for v in _flat_floats(fill)]  # truncated like .to(torch.uint8)
+        if len(flat) not in (3, 3 * B):
+            raise ValueError(f"crop_windows: fill must be [3] or [{B}, 3], got {tuple(np.shape(fill))}")
+        fills = [flat] * B if len(flat) == 3 else [flat[3 * b:3 * b + 3] for b in range(B)]
+        index = list(range(B)) if image_index is None else [int(i) for i in _flat_floats(image_index)]
+        xy = _flat_floats(centers)
+        return _crop_windows_cv2(buf, [(xy[2 * b], xy[2 * b + 1]) for b in range(B)], sizes, S, fills, index)
 
     centers = torch.as_tensor(centers, device=dev)
     crop_sizes = torch.as_tensor(crop_sizes).reshape(-1)

@@ -46,7 +46,7 @@ import torch
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 
 from ltr_slt.data.clip import Clip  # noqa: E402
-from ltr_slt.data.crop import normalize_crops  # noqa: E402
+from ltr_slt.data.crop import IMAGENET_MEAN, IMAGENET_STD, normalize_crops  # noqa: E402
 from ltr_slt.slt.reward import broadcast_advantages, compute_rewards  # noqa: E402
 from ltr_slt.slt.rollout import rollout  # noqa: E402
 
@@ -188,6 +188,15 @@ def get_subwindow(im: np.ndarray, pos: Tuple[float, float], out_sz: int, crop_sz
     return patch
 
 
+def official_normalize(x: torch.Tensor) -> torch.Tensor:
+    """The official preprocessing of float 0..255 crops: ``mul(1/255).clamp(0, 1)``, then torchvision's
+    ``normalize`` (not in place: clone, ``sub_(mean)``, ``div_(std)`` with freshly built mean/std)."""
+    x = x.mul(1.0 / 255.0).clamp(0.0, 1.0)
+    mean = torch.as_tensor(IMAGENET_MEAN, dtype=x.dtype, device=x.device).view(-1, 1, 1)
+    std = torch.as_tensor(IMAGENET_STD, dtype=x.dtype, device=x.device).view(-1, 1, 1)
+    return x.clone().sub_(mean).div_(std)
+
+
 def _to_device(patch: np.ndarray, device: torch.device) -> torch.Tensor:
     t = torch.from_numpy(patch).permute(2, 0, 1)[None].float()  # [1, 3, S, S], like the official code
     return t.to(device)
@@ -210,7 +219,7 @@ def official_style_rollout(net: torch.nn.Module, policy: Any, clips: List[Clip],
             avgs.append(avg)
             centers.append(np.array([gx + gw / 2, gy + gh / 2]))
             sizes.append(np.array([gw, gh]))
-        tf = net.encode_template(normalize_crops(torch.cat(z[:n]))).repeat(2)
+        tf = net.encode_template(official_normalize(torch.cat(z[:n]))).repeat(2)
         for t in range(1, t_max):
             crops, sides = [], []
             for k, c in enumerate(clips + clips):
@@ -219,7 +228,7 @@ def official_style_rollout(net: torch.nn.Module, policy: Any, clips: List[Clip],
                 s_x = math.ceil(math.sqrt((w + 1.5 * (w + h)) * (h + 1.5 * (w + h))))
                 crops.append(_to_device(get_subwindow(img, tuple(centers[k]), ss, s_x, avgs[k]), device))
                 sides.append(s_x)
-            out = net.track_from(tf, normalize_crops(torch.cat(crops)))
+            out = net.track_from(tf, official_normalize(torch.cat(crops)))
             logits = policy.logits(out)
             actions = torch.cat([policy.greedy(logits[:n]), policy.sample(logits[n:])]).cpu().numpy()
             boxes = out["pred_boxes"].cpu().numpy()

@@ -29,9 +29,8 @@ import torch
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 
 from experiments.bench.bench_rollout import (FollowGT, get_subwindow, interleaved_clocks, make_clips,  # noqa: E402
-                                             print_clock_tables)
+                                             official_normalize, print_clock_tables)
 from ltr_slt.data.clip import Clip  # noqa: E402
-from ltr_slt.data.crop import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
 
 
 class OfficialStyleTransT:
@@ -44,10 +43,7 @@ class OfficialStyleTransT:
 
     def _preprocess(self, patch: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(patch).permute(2, 0, 1)[None].float().to(self.device)  # [1, 3, S, S]
-        x = x.mul(1.0 / 255.0).clamp(0.0, 1.0)
-        mean = torch.as_tensor(IMAGENET_MEAN, dtype=x.dtype, device=x.device).view(-1, 1, 1)
-        std = torch.as_tensor(IMAGENET_STD, dtype=x.dtype, device=x.device).view(-1, 1, 1)
-        return (x - mean) / std
+        return official_normalize(x)
 
     @torch.no_grad()
     def initialize(self, image: np.ndarray, box: List[float]) -> None:

@@ -346,10 +346,15 @@ def image_to_crop(boxes_xywh: torch.Tensor, crop_centers: torch.Tensor, crop_siz
 
 def normalize_crops(crops: torch.Tensor, mean: Sequence[float] = IMAGENET_MEAN,
                     std: Sequence[float] = IMAGENET_STD) -> torch.Tensor:
-    """uint8 (or 0..255 float) ``[B, 3, S, S]`` crops -> ImageNet-normalised float32 network input."""
-    x = crops.to(torch.float32).div_(255.0).clamp_(0.0, 1.0) if crops.dtype == torch.uint8 else \
-        (crops.to(torch.float32) / 255.0).clamp(0.0, 1.0)
-    m = torch.tensor(mean, dtype=torch.float32, device=x.device).view(1, 3, 1, 1)
-    s = torch.tensor(std, dtype=torch.float32, device=x.device).view(1, 3, 1, 1)
-    return (x - m) / s
+    """uint8 (or 0..255 float) ``[B, 3, S, S]`` crops -> ImageNet-normalised float32 network input.
 
+    ``((x / 255).clamp(0, 1) - mean) / std`` with the official operation order (bit-identical to
+    it), computed in place on one float32 buffer: the clamp is skipped for uint8 input, where
+    ``x / 255`` is already in [0, 1].
+    """
+    x = crops.to(torch.float32, copy=True).div_(255.0)
+    if crops.dtype != torch.uint8:
+        x.clamp_(0.0, 1.0)
+    m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1).to(x.device)
+    s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1).to(x.device)
+    return x.sub_(m).div_(s)

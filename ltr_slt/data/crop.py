@@ -142,11 +142,23 @@ class FrameBuffer:
 
     def channel_means(self) -> torch.Tensor:
         """Truncated per-frame channel means ``[N, 3]`` float32 (see :func:`channel_mean_fill`)."""
-        out = []
-        for off, h, w in zip(self.offsets.tolist(), self.heights.tolist(), self.widths.tolist()):
-            total = self.pixels[off:off + h * w].sum(0, dtype=torch.int64)  # [3]
-            out.append(torch.div(total, h * w, rounding_mode="floor"))
-        return torch.stack(out, 0).to(torch.float32)
+        return _truncated_means(self.images)
+
+
+def _truncated_means(images: Sequence[torch.Tensor]) -> torch.Tensor:
+    """floor(per-channel sum / pixels) of HxWx3 uint8 frames, exactly -> ``[N, 3]`` float32."""
+    if images[0].device.type == "cpu":
+        import cv2
+
+        # cv2 sums uint8 in integer blocks into a double: exact (< 2**53), ~25x faster than torch
+        sums = [[int(v) for v in cv2.sumElems(im.numpy())[:3]] for im in images]
+        return torch.tensor([[v // (im.shape[0] * im.shape[1]) for v in row] for row, im in zip(sums, images)],
+                            dtype=torch.float32)
+    out = []
+    for im in images:
+        total = im.reshape(-1, 3).sum(0, dtype=torch.int64)  # [3]
+        out.append(torch.div(total, im.shape[0] * im.shape[1], rounding_mode="floor"))
+    return torch.stack(out, 0).to(torch.float32)
 
 
 def crop_side(size: torch.Tensor, area_factor: float) -> torch.Tensor:
@@ -167,12 +179,7 @@ def channel_mean_fill(images: Sequence[ImageLike], device: Optional[torch.device
     the integer below (as a float mean might be).
     """
     dev = torch.device(device) if device is not None else None
-    out = []
-    for i, im in enumerate(images):
-        im = _as_image(im, dev, i)
-        total = im.reshape(-1, 3).sum(0, dtype=torch.int64)  # [3]
-        out.append(torch.div(total, im.shape[0] * im.shape[1], rounding_mode="floor"))
-    return torch.stack(out, 0).to(torch.float32)
+    return _truncated_means([_as_image(im, dev, i) for i, im in enumerate(images)])
 
 
 def window_corners(centers: torch.Tensor, crop_sizes: torch.Tensor) -> torch.Tensor:

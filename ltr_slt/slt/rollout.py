@@ -88,6 +88,8 @@ def _frames_to_device(images: Sequence[np.ndarray], device: torch.device | str) 
     """One upload per clip: a [T, H, W, 3] uint8 tensor (or a list when frame sizes differ)."""
     if isinstance(images, torch.Tensor):  # stacked (and pinned) by the loader: one asynchronous copy
         return images.to(device, non_blocking=True)
+    if torch.device(device).type == "cpu":  # nothing to upload: zero-copy views, no stacking copy
+        return [torch.from_numpy(np.ascontiguousarray(im)) for im in images]
     if len({np.shape(im) for im in images}) == 1:
         return torch.from_numpy(np.ascontiguousarray(np.stack(images))).to(device, non_blocking=True)
     return [torch.from_numpy(np.ascontiguousarray(im)).to(device, non_blocking=True) for im in images]

@@ -8,7 +8,8 @@
 * ``official-style``: the official TransT tracker's loop written out: numpy state, ``get_subwindow``
   (numpy mean padding + ``cv2.resize``), per-frame float upload and normalisation, forward,
   softmax / Hanning window / argmax / decode / clip in numpy on the CPU;
-* ``network only``: template encoding + one batch-1 search forward per frame on ready tensors.
+* ``network only``: template encoding + one batch-1 search forward per frame on ready tensors
+  (channels_last, like both trackers' inputs).
 
 Geometry follows the ground truth (:class:`~experiments.bench.bench_rollout.FollowGT`): a
 random-weight net would let the box grow to the whole frame, where per-crop cv2 gets expensive
@@ -90,8 +91,9 @@ def run_official(tracker: OfficialStyleTransT, clip: Clip) -> List[List[float]]:
 
 def network_only(net: torch.nn.Module, num_frames: int, device: torch.device):
     gen = torch.Generator().manual_seed(0)
-    z = torch.randn(1, 3, net.template_size, net.template_size, generator=gen).to(device)
-    x = torch.randn(1, 3, net.search_size, net.search_size, generator=gen).to(device)
+    cl = torch.channels_last  # the layout both trackers feed (see bench_rollout's docstring)
+    z = torch.randn(1, 3, net.template_size, net.template_size, generator=gen).to(device).contiguous(memory_format=cl)
+    x = torch.randn(1, 3, net.search_size, net.search_size, generator=gen).to(device).contiguous(memory_format=cl)
     encode = getattr(net, "_unpatched_encode_template", net.encode_template)
     track_from = getattr(net, "_unpatched_track_from", net.track_from)
 

@@ -72,3 +72,23 @@ def test_plain_sequences_are_accepted_and_bad_input_named():
         crop_windows([im], [[20.0, 20.0, 1.0]], [30.0], 32, [0.0, 0.0, 0.0])
     with pytest.raises(ValueError, match="crop_sizes must be"):
         crop_windows([im], [[20.0, 20.0]], [30.0, 31.0], 32, [0.0, 0.0, 0.0])
+
+
+def test_normalize_fused_pass_matches_step_by_step_and_keeps_layout():
+    from ltr_slt.data.crop import IMAGENET_MEAN, IMAGENET_STD, normalize_crops
+
+    crops = crop_windows([_image(120, 160, 7)] * 2, torch.tensor([[60.0, 50.0], [90.0, 70.0]]),
+                         torch.tensor([90.0, 140.0]), 64, torch.zeros(3))
+    assert crops.is_contiguous(memory_format=torch.channels_last)  # the conv-friendly layout
+    m = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    s = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    ref = ((crops.float() / 255.0).clamp(0, 1) - m) / s
+    x = normalize_crops(crops)
+    assert x.dtype == torch.float32 and x.is_contiguous(memory_format=torch.channels_last)
+    assert (x - ref).abs().max() <= 5e-7
+    buf = torch.empty_strided(crops.shape, crops.stride())
+    y = normalize_crops(crops, out=buf)
+    assert y.data_ptr() == buf.data_ptr() and torch.equal(x, y)
+    assert torch.equal(normalize_crops(crops.float()), ref)  # float crops: the step-by-step path
+    with pytest.raises(ValueError, match="out must be float32"):
+        normalize_crops(crops, out=torch.empty(1, 3, 64, 64))

@@ -39,6 +39,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import cv2
@@ -92,31 +93,52 @@ def timed(fn: Callable[[], Any], device: torch.device) -> Tuple[float, Any]:
     return time.perf_counter() - t0, out
 
 
-def interleaved_clocks(fns: Sequence[Callable[[], Any]], device: torch.device, repeats: int
-                       ) -> Tuple[List[float], List[float]]:
+@dataclass
+class Timings:
+    """Per-function medians over alternating rounds, plus the per-round times (for paired ratios)."""
+
+    wall: List[float]
+    cpu: List[float]
+    wall_rounds: List[List[float]]  # [round][function]
+    cpu_rounds: List[List[float]]
+
+    def paired(self, ref: int, i: int, clock: str = "wall") -> float:
+        """Median over rounds of ``t_ref / t_i`` measured in the same round (robust to load drift)."""
+        rounds = self.wall_rounds if clock == "wall" else self.cpu_rounds
+        return float(np.median([r[ref] / r[i] for r in rounds]))
+
+
+def interleaved_clocks(fns: Sequence[Callable[[], Any]], device: torch.device, repeats: int) -> Timings:
     """Median wall time and median process CPU time of each function over ``repeats`` alternating rounds.
 
-    The functions run alternately (after one warm-up each), so background load on a shared machine
-    hits every variant alike, and the median drops rounds that a burst of load spoiled. The CPU
-    time (user + sys of this process) is what the work itself cost, nearly independent of other
+    The functions run alternately (after one warm-up each), the order rotating from round to round
+    so that none always runs right after the same neighbour; background load on a shared machine
+    thus hits every variant alike, and the median drops rounds that a burst of load spoiled. The
+    CPU time (user + sys of this process) is what the work itself cost, nearly independent of other
     processes when torch uses one thread (with several, OpenMP's spin-waiting inflates it); it
     says nothing on a GPU, where the wall time is the measure.
     """
     for fn in fns:
         fn()
-    wall: List[List[float]] = [[] for _ in fns]
-    cpu: List[List[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
+    k = len(fns)
+    wall_rounds: List[List[float]] = []
+    cpu_rounds: List[List[float]] = []
+    for r in range(repeats):
+        wall, cpu = [0.0] * k, [0.0] * k
+        for j in range(k):
+            i = (j + r) % k
             c0 = time.process_time()
-            wall[i].append(timed(fn, device)[0])
-            cpu[i].append(time.process_time() - c0)
-    return [float(np.median(t)) for t in wall], [float(np.median(t)) for t in cpu]
+            wall[i] = timed(fns[i], device)[0]
+            cpu[i] = time.process_time() - c0
+        wall_rounds.append(wall)
+        cpu_rounds.append(cpu)
+    med = lambda rounds: [float(np.median([r[i] for r in rounds])) for i in range(k)]  # noqa: E731
+    return Timings(med(wall_rounds), med(cpu_rounds), wall_rounds, cpu_rounds)
 
 
 def interleaved(fns: Sequence[Callable[[], Any]], device: torch.device, repeats: int) -> List[float]:
     """Median wall times of alternating rounds (see :func:`interleaved_clocks`)."""
-    return interleaved_clocks(fns, device, repeats)[0]
+    return interleaved_clocks(fns, device, repeats).wall
 
 
 def _rss_bytes() -> int:
@@ -343,16 +365,21 @@ def print_ratio_table(rows: List[Tuple[str, float]], t_net: float, t_ref: float,
         print(f"{name:<16}{t:>10.3f}{unit_count / t:>10.1f}{t_net / t:>10.3f}{t_ref / t:>12.2f}x")
 
 
-def print_clock_tables(names: List[str], wall: List[float], cpu: Optional[List[float]], count: int,
-                       unit: str = "frames/s") -> None:
-    """The wall-clock table and (on CPU) the process-CPU-time table; names = [network, ours, official]."""
-    for label, times in (("wall clock (median)", wall), ("process CPU time (median)", cpu)):
-        if times is None:
-            continue
+def print_clock_tables(names: List[str], timings: Timings, count: int, unit: str = "frames/s",
+                       cpu: bool = True) -> None:
+    """Wall-clock table and (``cpu``) process-CPU-time table; names = [network only, ours, official-style].
+
+    Besides the ratio of medians, the paired ratio (median over rounds of official / ours measured
+    in the same round) is printed: it is the more robust figure on a loaded machine.
+    """
+    clocks = [("wall clock", "wall", timings.wall)] + ([("process CPU time", "cpu", timings.cpu)] if cpu else [])
+    for label, key, times in clocks:
         t_net, t_ours, t_off = times
-        print(f"-- {label}")
+        print(f"-- {label} (median of {len(timings.wall_rounds)} rounds)")
         print_ratio_table(list(zip(names, times)), t_net, t_off, count, unit)
-        print(f"   ours vs official-style: {t_off / t_ours:.2f}x; network-only / ours: {t_net / t_ours:.3f}\n")
+        print(f"   ours vs official-style: {t_off / t_ours:.2f}x (paired per round: "
+              f"{timings.paired(2, 1, key):.2f}x); network-only / ours: {t_net / t_ours:.3f} "
+              f"(paired: {timings.paired(0, 1, key):.3f})\n")
 
 
 def main(argv: List[str] | None = None) -> int:
@@ -393,7 +420,7 @@ def main(argv: List[str] | None = None) -> int:
           f"{2 * args.num_seq}), frames {args.width}x{args.height}, median of {args.repeats} alternating rounds")
 
     net_fn = network_only(net, clips, device)
-    wall, cpu = interleaved_clocks(
+    timings = interleaved_clocks(
         [net_fn, lambda: rollout(tracker, clips, device),
          lambda: official_style_rollout(net, tracker.policy, clips, device)], device, args.repeats)
     explore_mem: Dict[str, float] = {}
@@ -404,7 +431,7 @@ def main(argv: List[str] | None = None) -> int:
     sides = traj.crop_sides.float()
     print(f"geometry: {args.geometry}; search side used: mean {sides.mean():.0f} px "
           f"(min {sides.min():.0f}, max {sides.max():.0f})\n")
-    print_clock_tables(["network only", "ours", "official-style"], wall, None if on_gpu else cpu, frames)
+    print_clock_tables(["network only", "ours", "official-style"], timings, frames, cpu=not on_gpu)
     print(f"explore peak memory: {explore_mem.get('peak_growth_mib', float('nan')):.1f} MiB above the start "
           f"({'CUDA allocator' if on_gpu else 'process RSS'})")
 

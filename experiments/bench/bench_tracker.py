@@ -113,10 +113,11 @@ def measure(net: torch.nn.Module, clip: Clip, device: torch.device, repeats: int
 
     ours = TransT(transt_parameters("<in-memory>", device=str(device), use_gpu=device.type == "cuda", net=net))
     official = OfficialStyleTransT(net, device)
-    wall, cpu = interleaved_clocks([network_only(net, clip.num_frames, device), lambda: run_ours(ours, clip),
-                                    lambda: run_official(official, clip)], device, repeats)
+    timings = interleaved_clocks([network_only(net, clip.num_frames, device), lambda: run_ours(ours, clip),
+                                  lambda: run_official(official, clip)], device, repeats)
     a, b = np.array(run_ours(ours, clip)), np.array(run_official(official, clip))
-    return {"network": wall[0], "ours": wall[1], "official": wall[2], "wall": wall, "cpu": cpu,
+    wall = timings.wall
+    return {"network": wall[0], "ours": wall[1], "official": wall[2], "timings": timings,
             "max_box_diff": float(np.abs(a - b).max())}
 
 
@@ -148,8 +149,8 @@ def main(argv: List[str] | None = None) -> int:
           f"(min {sides.min():.0f}, max {sides.max():.0f})\n")
     r = measure(net, clip, device, args.repeats)
     frames = args.num_frames - 1
-    print_clock_tables(["network only", "ours", "official-style"], r["wall"],
-                       None if device.type == "cuda" else r["cpu"], frames, unit="FPS")
+    print_clock_tables(["network only", "ours", "official-style"], r["timings"], frames, unit="FPS",
+                       cpu=device.type != "cuda")
     print(f"largest box difference between the two trackers: {r['max_box_diff']:.2e} px")
     return 0
 

@@ -32,7 +32,7 @@ import torch
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 
-from experiments.bench.bench_rollout import (FollowGT, interleaved, make_clips, network_only,  # noqa: E402
+from experiments.bench.bench_rollout import (FollowGT, interleaved_clocks, make_clips, network_only,  # noqa: E402
                                              official_style_rollout, peak_memory, sync)
 from experiments.bench.bench_tracker import measure as measure_tracker  # noqa: E402
 from ltr_slt.slt.reward import broadcast_advantages, compute_rewards  # noqa: E402
@@ -114,13 +114,15 @@ def main(argv: List[str] | None = None) -> int:
         trainer = make_trainer(net, device, workspace, tf32=True)
         follow = FollowGT(net, clips, trainer.tracker.search_area_factor)
         net.eval()
-        t_net, t_ours, t_off = interleaved(
+        tm = interleaved_clocks(
             [network_only(net, clips, device), lambda: rollout(trainer.tracker, clips, device),
              lambda: official_style_rollout(net, trainer.tracker.policy, clips, device)], device, repeats)
+        t_net, t_ours, t_off = tm.wall
         print(f"\n[1] rollout ({2 * num_seq} copies x {num_frames - 1} frames, search side ~"
-              f"{float(follow.search_sides.mean()):.0f} px): network {t_net:.3f} s | ours {t_ours:.3f} s "
-              f"(efficiency {t_net / t_ours:.3f}) | official-style {t_off:.3f} s (efficiency {t_net / t_off:.3f}) "
-              f"| ours vs official-style {t_off / t_ours:.2f}x", flush=True)
+              f"{float(follow.search_sides.mean()):.0f} px, median wall of {repeats}): network {t_net:.3f} s | "
+              f"ours {t_ours:.3f} s (efficiency {t_net / t_ours:.3f}) | official-style {t_off:.3f} s "
+              f"(efficiency {t_net / t_off:.3f}) | ours vs official-style {t_off / t_ours:.2f}x "
+              f"(paired {tm.paired(2, 1):.2f}x)", flush=True)
 
         # 2. SLT iterations/s per precision
         print(f"\n[2] {'precision':<15}{'it/s':>8}{'s/it':>8}{'explore MiB':>13}{'learn MiB':>11}"
@@ -148,7 +150,7 @@ def main(argv: List[str] | None = None) -> int:
         n = track_frames - 1
         print(f"\n[3] tracker ({n} frames): network {n / r['network']:.1f} FPS | ours {n / r['ours']:.1f} FPS | "
               f"official-style {n / r['official']:.1f} FPS | ours vs official-style {r['official'] / r['ours']:.2f}x "
-              f"| largest box difference {r['max_box_diff']:.1e} px")
+              f"(paired {r['timings'].paired(2, 1):.2f}x) | largest box difference {r['max_box_diff']:.1e} px")
     print(f"\ngpu_check done in {time.perf_counter() - start:.0f} s")
     return 0
 

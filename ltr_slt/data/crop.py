@@ -353,16 +353,25 @@ def image_to_crop(boxes_xywh: torch.Tensor, crop_centers: torch.Tensor, crop_siz
 
 
 def normalize_crops(crops: torch.Tensor, mean: Sequence[float] = IMAGENET_MEAN,
-                    std: Sequence[float] = IMAGENET_STD) -> torch.Tensor:
+                    std: Sequence[float] = IMAGENET_STD, out: Optional[torch.Tensor] = None) -> torch.Tensor:
     """uint8 (or 0..255 float) ``[B, 3, S, S]`` crops -> ImageNet-normalised float32 network input.
 
-    ``((x / 255).clamp(0, 1) - mean) / std`` with the official operation order (bit-identical to
-    it), computed in place on one float32 buffer: the clamp is skipped for uint8 input, where
-    ``x / 255`` is already in [0, 1].
+    ``((x / 255).clamp(0, 1) - mean) / std``. For uint8 crops (in [0, 255], no clamp needed) it is
+    one fused pass ``x * (1 / (255 std)) + (-mean / std)`` (``torch.addcmul``: reads the uint8
+    crops once, writes the float32 input once; within 5e-7 (2 ulps) of the step-by-step value, as close
+    as the official ``mul(1/255)`` form is to it), keeping the crops' layout (channels_last).
+    Float crops take the step-by-step path. ``out``: a float32 buffer of the crops' shape to
+    write into (the tracker reuses one across steps instead of a fresh 12 MB buffer per batch of
+    16 search crops); never pass a buffer whose previous contents autograd still needs.
     """
-    x = crops.to(torch.float32, copy=True).div_(255.0)
-    if crops.dtype != torch.uint8:
-        x.clamp_(0.0, 1.0)
-    m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1).to(x.device)
-    s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1).to(x.device)
-    return x.sub_(m).div_(s)
+    if out is not None and (out.shape != crops.shape or out.dtype != torch.float32):
+        raise ValueError(f"normalize_crops: out must be float32 {tuple(crops.shape)}, got {out.dtype} {tuple(out.shape)}")
+    m = torch.tensor(mean, dtype=torch.float64).view(1, 3, 1, 1)
+    s = torch.tensor(std, dtype=torch.float64).view(1, 3, 1, 1)
+    if crops.dtype == torch.uint8:
+        scale = (1.0 / (255.0 * s)).to(device=crops.device, dtype=torch.float32)  # [1, 3, 1, 1]
+        shift = (-m / s).to(device=crops.device, dtype=torch.float32)
+        return torch.addcmul(shift, crops, scale) if out is None else torch.addcmul(shift, crops, scale, out=out)
+    x = crops.to(torch.float32, copy=True) if out is None else out.copy_(crops)
+    x.div_(255.0).clamp_(0.0, 1.0)
+    return x.sub_(m.to(x.device, torch.float32)).div_(s.to(x.device, torch.float32))

@@ -1,6 +1,6 @@
 """Rollout efficiency of SLT exploration: our batched rollout vs an official-style loop, at realistic geometry.
 
-    nice -n 10 python experiments/bench/bench_rollout.py --tiny --num-seq 8 --num-frames 24   # CPU, tiny TransT
+    nice -n 10 python experiments/bench/bench_rollout.py --tiny --num-seq 8 --num-frames 24 --threads 1  # CPU, tiny
     python experiments/bench/bench_rollout.py --num-seq 8 --num-frames 24 --device cuda       # TransT-R50
 
 Efficiency = (time of the network forward passes alone) / (time of the whole rollout), for

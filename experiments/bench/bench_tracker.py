@@ -1,6 +1,6 @@
 """Evaluation tracker FPS: our pytracking tracker vs the official TransT per-frame loop, same net, same frames.
 
-    nice -n 10 python experiments/bench/bench_tracker.py --tiny                 # CPU, tiny TransT
+    nice -n 10 python experiments/bench/bench_tracker.py --tiny --threads 1     # CPU, tiny TransT
     python experiments/bench/bench_tracker.py --device cuda                     # TransT-R50
 
 * ``ours``: :class:`pytracking_slt.tracker.transt.TransT` (``initialize`` + ``track`` per frame, as

@@ -2,6 +2,11 @@
 
 Clips of one batch come from different videos (different resolutions and lengths), so the default
 collate keeps the batch as a plain Python list instead of stacking (as SLT's ``slt_collate`` does).
+With ``pin_memory=True`` (a CUDA run) :func:`slt_collate_pinnable` stacks each clip's frames into
+one uint8 tensor in the worker (one shared-memory transfer instead of T pickled arrays) and returns
+a :class:`ClipBatch`, which the DataLoader's pinning thread copies to page-locked memory while the
+trainer is still learning on the previous batch; the rollout then uploads every clip with one
+asynchronous ``non_blocking`` copy.
 Everything a worker needs (collate function, worker initialiser, dataset) is a module-level object,
 so the loader also works with the ``spawn`` start method.
 """
@@ -19,12 +24,49 @@ from ltr_slt.data.sampler import BadDataError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SLTLoader", "slt_collate", "WorkerSeeder"]
+__all__ = ["SLTLoader", "slt_collate", "slt_collate_pinnable", "ClipBatch", "stack_clip_frames", "WorkerSeeder"]
 
 
 def slt_collate(batch: Sequence[Any]) -> List[Any]:
     """Keep the items (e.g. :class:`~ltr_slt.data.clip.Clip`) as a list: nothing is stacked."""
     return list(batch)
+
+
+def _stack(images: Any) -> Any:
+    """Equal-size HxWx3 uint8 frames -> one ``[T, H, W, 3]`` uint8 tensor; anything else unchanged."""
+    if isinstance(images, torch.Tensor) or len(images) == 0:
+        return images
+    if len({np.shape(im) for im in images}) != 1:
+        return images  # frames of different sizes stay a list
+    return torch.from_numpy(np.ascontiguousarray(np.stack(images)))
+
+
+def stack_clip_frames(clip: Any) -> Any:
+    """The clip with ``search_images`` / ``template_images`` as ``[T, H, W, 3]`` uint8 tensors (in place).
+
+    A tensor indexes and ``len()``s like the list it replaces, so the rollout reads either.
+    """
+    for name in ("search_images", "template_images"):
+        if hasattr(clip, name):
+            setattr(clip, name, _stack(getattr(clip, name)))
+    return clip
+
+
+class ClipBatch(list):
+    """A batch of clips (a plain list) whose stacked frames the DataLoader's pinning thread pins."""
+
+    def pin_memory(self, device: Any = None) -> "ClipBatch":
+        for clip in self:
+            for name in ("search_images", "template_images"):
+                value = getattr(clip, name, None)
+                if isinstance(value, torch.Tensor):
+                    setattr(clip, name, value.pin_memory())
+        return self
+
+
+def slt_collate_pinnable(batch: Sequence[Any]) -> ClipBatch:
+    """Collate for CUDA runs (in the worker): frames stacked per clip, batch pinnable (see the module docstring)."""
+    return ClipBatch(stack_clip_frames(item) for item in batch)
 
 
 class WorkerSeeder:
@@ -50,7 +92,8 @@ class SLTLoader(DataLoader):
     Attributes ``name``, ``training``, ``epoch_interval`` (run every n-th epoch) and ``stack_dim``
     (kept for ltr compatibility; the list collate does not stack). ``seed`` (default: the
     dataset's ``seed`` when it has one, else 0) seeds the loader's generator and the default
-    :class:`WorkerSeeder`. :meth:`set_epoch` forwards to the dataset (e.g.
+    :class:`WorkerSeeder`. ``pin_memory=True`` (only where CUDA is used) switches the default
+    collate to :func:`slt_collate_pinnable`. :meth:`set_epoch` forwards to the dataset (e.g.
     :class:`~ltr_slt.data.sampler.SequenceSampler`), which is re-sent to the workers at the start of
     every epoch; ``persistent_workers=True`` would keep stale copies, so it is refused for such
     datasets.
@@ -83,7 +126,8 @@ class SLTLoader(DataLoader):
             batch_size, shuffle, drop_last = 1, None, False
         super().__init__(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler,
                          batch_sampler=batch_sampler, num_workers=num_workers,
-                         collate_fn=collate_fn if collate_fn is not None else slt_collate,
+                         collate_fn=collate_fn if collate_fn is not None else
+                         (slt_collate_pinnable if pin_memory else slt_collate),
                          pin_memory=pin_memory, drop_last=drop_last, timeout=timeout,
                          worker_init_fn=worker_init_fn, **kwargs)
         self.name = name

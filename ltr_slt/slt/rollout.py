@@ -62,7 +62,16 @@ def _diverged(net: torch.nn.Module, step: int, what: str) -> NonFiniteRolloutErr
 
 
 def _first(seq: Any) -> Any:
-    return seq[0] if isinstance(seq, (list, tuple)) else seq
+    """The first template image of a list, or of a stacked ``[K, H, W, 3]`` tensor (pinned loader)."""
+    if isinstance(seq, (list, tuple)) or (isinstance(seq, torch.Tensor) and seq.dim() == 4):
+        return seq[0]
+    return seq
+
+
+def _image_to_device(image: Any, device: torch.device | str) -> torch.Tensor:
+    if not isinstance(image, torch.Tensor):
+        image = torch.from_numpy(np.ascontiguousarray(image))
+    return image.to(device, non_blocking=True)
 
 
 def clips_to_device(clips: Sequence[Any], device: torch.device | str
@@ -97,7 +106,7 @@ def clips_to_device(clips: Sequence[Any], device: torch.device | str
         gt[t:, i] = boxes[-1]
         visible[:t, i] = torch.as_tensor(np.asarray(c.search_visible, dtype=bool))
         frames.append(_frames_to_device(c.search_images, device))
-        templates.append(torch.from_numpy(np.ascontiguousarray(_first(c.template_images))).to(device))
+        templates.append(_image_to_device(_first(c.template_images), device))
     template_boxes = torch.as_tensor(np.stack([np.asarray(c.template_boxes, dtype=np.float32).reshape(-1, 4)[0]
                                                for c in clips]))
     num_frames = torch.tensor(lengths, dtype=torch.long)
@@ -106,6 +115,10 @@ def clips_to_device(clips: Sequence[Any], device: torch.device | str
 
 def _frames_to_device(images: Sequence[np.ndarray], device: torch.device | str) -> Any:
     """One upload per clip: a [T, H, W, 3] uint8 tensor (or a list when frame sizes differ)."""
+    if isinstance(images, torch.Tensor):  # stacked (and pinned) by the loader: one asynchronous copy
+        return images.to(device, non_blocking=True)
+    if torch.device(device).type == "cpu":  # nothing to upload: zero-copy views, no stacking copy
+        return [torch.from_numpy(np.ascontiguousarray(im)) for im in images]
     if len({np.shape(im) for im in images}) == 1:
         return torch.from_numpy(np.ascontiguousarray(np.stack(images))).to(device, non_blocking=True)
     return [torch.from_numpy(np.ascontiguousarray(im)).to(device, non_blocking=True) for im in images]

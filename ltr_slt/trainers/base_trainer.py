@@ -38,7 +38,7 @@ from ltr_slt.admin.stats import AverageMeter, ProgressLogger, RunningAverage, St
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BaseTrainer", "StepResult", "NonFiniteLossError", "resolve_device"]
+__all__ = ["BaseTrainer", "StepResult", "NonFiniteLossError", "resolve_device", "set_tf32"]
 
 _NO_AMP = (None, False, "", "none", "fp32", "float32")
 _AMP_DTYPES = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16,
@@ -74,6 +74,25 @@ def resolve_device(settings: Any) -> torch.device:
     return torch.device("cpu")
 
 
+def set_tf32(enabled: bool) -> None:
+    """TF32 tensor cores for float32 matmuls and cuDNN convolutions (Ampere and later GPUs).
+
+    Tensor-core speed for float32 matmuls at the cost of rounding their inputs to a 10-bit
+    mantissa (~1e-3 relative), harmless for SLT's fine-tuning: accumulation, the policy, rewards
+    and losses stay float32 (``experiments/bench/gpu_check.py`` prints fp32 vs TF32 iterations/s
+    and statistics). torch >= 2.9 has a new precision API
+    and refuses a mix of old and new calls, so only one of them is used.
+    """
+    matmul = torch.backends.cuda.matmul
+    if hasattr(matmul, "fp32_precision"):  # torch >= 2.9
+        value = "tf32" if enabled else "ieee"
+        matmul.fp32_precision = value
+        torch.backends.cudnn.conv.fp32_precision = value
+    else:
+        matmul.allow_tf32 = bool(enabled)
+        torch.backends.cudnn.allow_tf32 = bool(enabled)
+
+
 def _loader_name(loader: Any, index: int) -> str:
     return str(getattr(loader, "name", "train" if index == 0 else f"loader{index}"))
 
@@ -95,7 +114,8 @@ class BaseTrainer:
     Settings read (all optional): ``device``, ``use_gpu``, ``env.workspace_dir``,
     ``env.tensorboard_dir``, ``project_path``, ``module_name``, ``script_name``, ``description``,
     ``print_interval`` (10), ``print_stats``, ``grad_clip_max_norm`` (None = no clipping),
-    ``max_consecutive_nonfinite`` (20), ``amp`` (None | 'bf16' | 'fp16'),
+    ``max_consecutive_nonfinite`` (20), ``amp`` (None | 'bf16' | 'fp16'), ``tf32`` (True: TF32
+    matmuls / convolutions on CUDA, see :func:`set_tf32`; False = exact float32),
     ``keep_last_checkpoints`` (None = keep all), ``running_mean_stats`` ({'mIoU': (10, 100)}),
     ``seed`` (re-seeding when the world size changes on resume), ``checkpoint_dir``.
     """
@@ -156,6 +176,9 @@ class BaseTrainer:
         return ddp.unwrap_model(getattr(self.actor, "net", self.actor))
 
     def _setup_amp(self) -> None:
+        self.tf32 = bool(getattr(self.settings, "tf32", True))
+        if self.device.type == "cuda":  # a process-wide switch: only touched when training on CUDA
+            set_tf32(self.tf32)
         amp = getattr(self.settings, "amp", None)
         amp_key = amp.lower() if isinstance(amp, str) else amp
         if amp_key in _NO_AMP:

@@ -56,8 +56,10 @@ SLT_TRANST_DEFAULTS: Dict[str, Any] = {
     "lr_gamma": 0.1,
     "grad_clip_max_norm": 100.0,
     "num_epochs": 120,
-    "amp": None,                   # None | 'bf16' | 'fp16' (CUDA only)
-    "amp_rollout": False,
+    "amp": None,                   # None | 'bf16' (CUDA, or CPU for tests) | 'fp16' (CUDA): autocast in learning
+    "amp_rollout": False,          # True: the rollout runs under the same autocast (bf16 exploration)
+    "tf32": True,                  # TF32 float32 matmuls / convolutions on CUDA; False = exact float32
+    "pin_memory": None,            # None = on when training on CUDA: frames stacked in workers + pinned
     "print_interval": 1,
     "fail_safe": False,
     "pretrained_net": "transt.pth",  # file name or path, looked up by find_weights
@@ -130,8 +132,14 @@ def build_loader(datasets: Sequence[Any], settings: Any) -> Any:
                               frame_sample_mode=settings.frame_sample_mode, max_interval=settings.max_interval,
                               interval_prob=settings.interval_prob, seed=seed,
                               spatial_augmentation=build_spatial_augmentation(settings), **extra)
+    pin = getattr(settings, "pin_memory", None)
+    if pin is None:  # pin (and stack frames in the workers) only when training runs on CUDA
+        device = str(getattr(settings, "device", None) or "")
+        pin = torch.cuda.is_available() and (device.startswith("cuda") or
+                                             (not device and getattr(settings, "use_gpu", True)))
     return SLTLoader("train", sampler, training=True, batch_size=settings.num_seq,
-                     num_workers=settings.num_workers, shuffle=False, drop_last=True, seed=seed)
+                     num_workers=settings.num_workers, shuffle=False, drop_last=True, seed=seed,
+                     pin_memory=bool(pin))
 
 
 def resolve_pretrained(settings: Any) -> str:

@@ -174,6 +174,18 @@ class BatchedTransT:
                             template_features=tf, fill=rep(fill), image_size=rep(image_size), copies=copies,
                             template_crops=z_crops)
 
+    def _input_buffer(self, crops: torch.Tensor) -> torch.Tensor:
+        """Float32 network-input buffer reused from step to step (same layout as the crops).
+
+        Tracking runs without autograd, so the previous step's input is dead once its forward
+        was queued; reusing the buffer saves a fresh allocation (page faults) every step.
+        """
+        buf = getattr(self, "_net_input", None)
+        if buf is None or buf.shape != crops.shape or buf.device != crops.device or buf.stride() != crops.stride():
+            buf = torch.empty_strided(crops.shape, crops.stride(), dtype=torch.float32, device=crops.device)
+            self._net_input = buf
+        return buf
+
     # ------------------------------------------------------------------------------------------
     def _choose(self, out: dict, mode: str, generator: Optional[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
         logits = self.policy.logits(out)  # [B, A] float32
@@ -218,7 +230,7 @@ class BatchedTransT:
 
         s_x = crop_side(state.size, self.search_area_factor)  # [B] float64
         crops = crop_windows(buf, state.center, s_x, self.search_size, state.fill, image_index)  # [B,3,256,256]
-        out = self.net.track_from(state.template_features, normalize_crops(crops))
+        out = self.net.track_from(state.template_features, normalize_crops(crops, out=self._input_buffer(crops)))
         actions, logits = self._choose(out, mode, generator)  # [B], [B, A]
 
         box = out["pred_boxes"][torch.arange(B, device=actions.device), actions].to(torch.float64)  # [B, 4]

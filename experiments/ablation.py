@@ -52,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--reuse-demo", default=None, metavar="DIR",
                    help="take data/ and models/flt.pth, flt_continued.pth from an earlier slt-demo run with the "
                         "same --seed and sizes (e.g. a seed_spread.py run) instead of redoing stages 1, 2 and 4")
+    p.add_argument("--baseline", default=None, help="baseline checkpoint (default: the shipped one)")
     p.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=list(VARIANTS),
                    help="SLT variants to train (default: all)")
     p.add_argument("--flt-continued-x", type=int, default=0, metavar="K",
@@ -74,9 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         flt_model, cont_model, flt_lr = report["flt"]["model"], report["flt_continued"]["model"], report["flt"]["final_lr"]
         logging.info("reusing data and FLT / FLT-continued models of %s", src)
     else:
-        demo._seed(args.seed, 1)
-        data = demo.stage_data(cfg, out, args.seed)
-        flt = demo.stage_flt(cfg, out, args.seed, args.device, data["train_root"])
+        baseline = demo._resolve_baseline(cfg, args.baseline)
+        from ltr_slt.demo_baseline import read_baseline_record
+        record = read_baseline_record(baseline) if baseline else None
+        data = demo.stage_data(cfg, out, record)
+        flt = (demo.stage_baseline(out, baseline, record) if baseline is not None
+               else demo.stage_flt(cfg, out, args.seed, args.device, data["train_root"]))
         flt_model, flt_lr = flt["model"], flt["final_lr"]
         timings["data+flt"] = round(time.perf_counter() - t0, 1)
         t = time.perf_counter()

@@ -68,7 +68,7 @@ class DemoConfig:
     """All sizes of one demo run (``FULL`` ~10 min on 2 cores, ``QUICK`` seconds)."""
 
     # data (LaSOT layout; difficulty: the baseline record's, else ltr_slt.demo_baseline.DEMO_DIFFICULTY)
-    train_seqs: int = 100        # a prefix of the baseline's training set
+    train_seqs: int = 60         # a prefix of the baseline's training set
     train_frames: int = 60
     test_seqs: int = 20
     test_frames: int = 100

@@ -51,7 +51,7 @@ __all__ = ["DEMO_DIFFICULTY", "DEMO_TINY_CONFIG", "BaselineRecipe", "BASELINE_RE
 # The baseline's record keeps the difficulty it was trained with; the demo generates its data with
 # the record's values (the held-out set must come from the baseline's training distribution).
 DEMO_DIFFICULTY: Dict[str, Any] = {"jump_prob": 0.0, "distractor_tint": 0.3, "distractor_prob": 0.5,
-                                   "occlusion_prob": 0.4, "out_of_view_prob": 0.15}
+                                   "occlusion_prob": 0.4, "out_of_view_prob": 0.15, "use_photos": False}
 
 # The tiny TransT at half the paper's crop sizes (template 64, search 128 -> a 16x16 grid): ~3x less
 # compute per update, and the tiny backbone's receptive field covers a larger part of the search crop,
@@ -88,16 +88,16 @@ class BaselineRecipe:
     height: int = 240
     # frame-level training (the transt_tiny recipe, longer)
     init_seed: int = 0
-    epochs: int = 150
+    epochs: int = 100
     iters_per_epoch: int = 40
     batch: int = 8
     lr: float = 1e-3
-    lr_step: int = 30                  # epochs: x lr_gamma every 1200 updates (1e-3 ... 6.25e-5)
+    lr_step: int = 20                  # epochs: x lr_gamma every 800 updates (1e-3 ... 6.25e-5)
     lr_gamma: float = 0.5
     max_gap: int = 30
     tiny_config: Dict[str, Any] = field(default_factory=lambda: dict(DEMO_TINY_CONFIG))
     difficulty: Dict[str, Any] = field(default_factory=lambda: dict(DEMO_DIFFICULTY))
-    val_every: int = 25                # epochs between validation runs (learning curve in the JSON)
+    val_every: int = 20                # epochs between validation runs (learning curve in the JSON)
     threads: int = 1
 
     @property

@@ -1,7 +1,7 @@
 """Seed-to-seed spread of the demo: run the whole ``slt-demo`` pipeline for several SLT seeds.
 
     python experiments/seed_spread.py [--seeds 0 1 2] [--out runs/seed_spread] [--quick]
-                                      [--reuse-demo DIR]   # take one seed's run from an earlier slt-demo
+                                      [--reuse-demo DIR [DIR ...]]   # seeds already run by slt-demo
 
 The data and the pretrained baseline are fixed (as in the real workflow: one pretrained tracker, one
 training set); each seed changes SLT's and the FLT-continued controls' sampling and clip order, so
@@ -62,8 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--out", default="runs/seed_spread")
     p.add_argument("--quick", action="store_true", help="tiny sizes (plumbing check; numbers mean nothing)")
-    p.add_argument("--reuse-demo", default=None, metavar="DIR",
-                   help="an earlier slt-demo output folder (same sizes and baseline): its seed is not re-run")
+    p.add_argument("--reuse-demo", nargs="+", default=[], metavar="DIR",
+                   help="earlier slt-demo output folders (same sizes and baseline): their seeds are not re-run")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("ltr_slt.demo").setLevel(logging.INFO)
@@ -73,11 +73,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     per_seed: Dict[int, Dict[str, Dict[str, float]]] = {}
     timings: Dict[int, float] = {}
     baseline_hash = None
-    if args.reuse_demo:
-        report = json.loads((Path(args.reuse_demo) / "report.json").read_text())
+    for folder in args.reuse_demo:
+        report = json.loads((Path(folder) / "report.json").read_text())
         if report["config"] != json.loads(json.dumps(dataclasses.asdict(cfg))) or report["seed"] not in args.seeds:
-            raise SystemExit(f"--reuse-demo {args.reuse_demo}: sizes differ from this run or its seed "
+            raise SystemExit(f"--reuse-demo {folder}: sizes differ from this run or its seed "
                              f"{report['seed']} is not among --seeds")
+        if baseline_hash and report["flt"].get("sha256") != baseline_hash:
+            raise SystemExit(f"--reuse-demo {folder}: ran from another baseline checkpoint")
         per_seed[report["seed"]] = report["evaluation"]["scores"]
         timings[report["seed"]] = report["timings"]["total"]
         baseline_hash = report["flt"].get("sha256")

@@ -91,8 +91,8 @@ class DemoConfig:
     slt_num_seq: int = 6
     slt_num_frames: int = 10
     slt_num_seq_backward: int = 3
-    slt_lr: float = 1e-4
-    slt_backbone_lr: float = 1e-4
+    slt_lr: float = 2e-4         # picked on the validation split (seed 3), never on the held-out set
+    slt_backbone_lr: float = 2e-4
     slt_loss_weight: float = 15.0
     slt_temperature: float = 4.0
     flt_continued_lr: Optional[float] = None   # None: the baseline's final learning rate

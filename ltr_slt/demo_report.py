@@ -163,9 +163,9 @@ def _markdown(report: Dict[str, Any]) -> str:
     for p in ev["plots"]:
         lines.append(f"![{Path(p).stem}]({os.path.relpath(p, report['out'])})")
     scores = ev["scores"]
-    gains = [f"SLT - {k}: {scores['slt']['AUC'] - scores[k]['AUC']:+.2f}" for k in ("flt", "flt_continued",
-                                                                                    "flt_continued_time")
-             if k in scores]
+    from ltr_slt.demo import LABELS
+    gains = [f"SLT - {LABELS[k]}: {scores['slt']['AUC'] - scores[k]['AUC']:+.2f}"
+             for k in ("flt", "flt_continued", "flt_continued_time") if k in scores]
     lines += ["", "AUC points: " + "; ".join(gains) + " (one seed: experiments/seed_spread.py gives the spread).", ""]
     updates = {k: report[k]["updates"] for k in ("slt", "flt_continued", "flt_continued_time") if k in report}
     lines += ["Updates: " + ", ".join(f"{k} {v}" for k, v in updates.items()) + ".", ""]

@@ -49,9 +49,12 @@ def summarise(per_seed: Dict[int, Dict[str, Dict[str, float]]]) -> str:
     for other in (k for k in CONTROLS if k in keys):
         diff = [per_seed[s]["slt"]["AUC"] - per_seed[s][other]["AUC"] for s in seeds]
         wins = sum(d > 0 for d in diff)
-        verdict = ("gain > seed spread" if statistics.fmean(diff) > max(slt_std, statistics.stdev(diff)
-                                                                         if len(diff) > 1 else float("nan"))
-                   else "gain NOT larger than the seed spread")
+        if len(diff) < 2:
+            verdict = "one seed: no spread"
+        elif statistics.fmean(diff) > max(slt_std, statistics.stdev(diff)):
+            verdict = "gain > seed spread"
+        else:
+            verdict = "gain NOT larger than the seed spread"
         lines.append(f"SLT - {LABELS[other]:<15} AUC: {_mean_std(diff)}  (SLT ahead on {wins}/{len(seeds)} seeds; "
                      f"per seed: {' '.join(f'{d:+.2f}' for d in diff)}; {verdict})")
     return "\n".join(lines)

@@ -13,6 +13,15 @@ import torch
 from ltr_slt import demo
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _keep_root_log_level():
+    """``main()`` sets the root logger to WARNING (the CLI's quiet mode); other test files expect it back."""
+    import logging
+    level = logging.getLogger().level
+    yield
+    logging.getLogger().setLevel(level)
+
+
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "out"

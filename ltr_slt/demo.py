@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import json
 import logging
 import os
 import platform
@@ -293,8 +292,8 @@ def stage_baseline(out: Path, path: Path, record: Optional[Dict[str, Any]]) -> D
     lr = float(recipe.get("lr", 1e-3)) * float(recipe.get("lr_gamma", 1.0)) ** (
         max(0, int(recipe.get("epochs", 1)) - 1) // max(1, int(recipe.get("lr_step", 10 ** 9))))
     val = ((record or {}).get("validation") or [{}])[-1]
-    logger.info("  baseline %s: %s updates, validation AUC %s", path, recipe.get("epochs", "?") if not recipe else
-                recipe["epochs"] * recipe["iters_per_epoch"], val.get("val_AUC", "?"))
+    updates = int(recipe["epochs"]) * int(recipe["iters_per_epoch"]) if recipe else "?"
+    logger.info("  baseline %s: %s updates, validation AUC %s", path, updates, val.get("val_AUC", "?"))
     return {"model": str(dest), "source": str(path), "sha256": digest, "final_lr": lr, "record": record,
             "settings": (record or {}).get("trainer_settings", {})}
 

@@ -1,13 +1,13 @@
 """The demo's pretrained baseline: a tiny TransT trained frame-level on the demo's synthetic data.
 
 Why: SLT fine-tunes a *well-trained* tracker (the paper starts from TransT at 64 AUC). Training the
-tiny TransT until it tracks takes ~5k frame-level updates, far more than a 10-minute demo can
+tiny TransT until it tracks takes thousands of frame-level updates, more than a short demo can
 afford, so the project ships the checkpoint (``ltr_slt/demo_data/baseline_transt_tiny.pth``, a few
 hundred kB) with the recipe, data seeds and validation scores that made it
 (``baseline_transt_tiny.json`` beside it), and ``slt-demo`` starts from it like a user starts from
 the official ``transt.pth``. Re-make it with
 
-    slt-demo --train-baseline --out runs/baseline        (about 45-60 min on 2 shared CPU cores)
+    slt-demo --train-baseline --out runs/baseline        (6-15 min on 2 shared CPU cores)
 
 which writes ``runs/baseline/baseline_transt_tiny.{pth,json}``; ``slt-demo --baseline
 runs/baseline/baseline_transt_tiny.pth`` runs the demo from it.

@@ -13,6 +13,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
     packages=find_packages(include=["ltr_slt", "ltr_slt.*", "pytracking_slt", "pytracking_slt.*"]),
+    # the demo's pretrained tiny baseline (slt-demo --train-baseline) and its training record
+    package_data={"ltr_slt": ["demo_data/*.pth", "demo_data/*.json"]},
     install_requires=[
         "torch>=1.10",
         "numpy",

@@ -2,7 +2,7 @@
 
     python experiments/ablation.py [--seed 0] [--out runs/ablation] [--quick]
 
-From one frame-level (FLT) tiny TransT (the demo's stages 1-2), four fine-tunings with the same
+From the demo's pretrained tiny TransT (the shipped baseline, or `--baseline FILE`), four fine-tunings with the same
 number of updates, evaluated on the same held-out set (``slt_algorithm.md`` section 12):
 
 * **SS**: sequence-level sampling only: the tracker runs on sampled clips (search crops follow its
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import logging
 import sys
 import time
 from pathlib import Path
@@ -52,12 +51,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--reuse-demo", default=None, metavar="DIR",
                    help="take data/ and models/flt.pth, flt_continued.pth from an earlier slt-demo run with the "
                         "same --seed and sizes (e.g. a seed_spread.py run) instead of redoing stages 1, 2 and 4")
+    p.add_argument("--baseline", default=None, help="baseline checkpoint (default: the shipped one)")
     p.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=list(VARIANTS),
                    help="SLT variants to train (default: all)")
     p.add_argument("--flt-continued-x", type=int, default=0, metavar="K",
                    help="also continue FLT for K x SLT's number of updates (a compute-matched control)")
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    demo._setup_logging(verbose=False)   # stage lines and progress bars, no per-step log lines
     cfg = dataclasses.replace(demo.QUICK if args.quick else demo.FULL)
     out = Path(args.out).resolve()
     demo._prepare_out(out)
@@ -72,11 +72,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise SystemExit(f"--reuse-demo {src}: seed/config differ from this run (seed {report['seed']})")
         data = {"train_root": report["data"]["train_root"], "test_root": report["data"]["test_root"]}
         flt_model, cont_model, flt_lr = report["flt"]["model"], report["flt_continued"]["model"], report["flt"]["final_lr"]
-        logging.info("reusing data and FLT / FLT-continued models of %s", src)
+        demo.logger.info("reusing data and FLT / FLT-continued models of %s", src)
     else:
-        demo._seed(args.seed, 1)
-        data = demo.stage_data(cfg, out, args.seed)
-        flt = demo.stage_flt(cfg, out, args.seed, args.device, data["train_root"])
+        baseline = demo._resolve_baseline(cfg, args.baseline)
+        from ltr_slt.demo_baseline import read_baseline_record
+        record = read_baseline_record(baseline) if baseline else None
+        data = demo.stage_data(cfg, out, record)
+        flt = (demo.stage_baseline(out, baseline, record) if baseline is not None
+               else demo.stage_flt(cfg, out, args.seed, args.device, data["train_root"]))
         flt_model, flt_lr = flt["model"], flt["final_lr"]
         timings["data+flt"] = round(time.perf_counter() - t0, 1)
         t = time.perf_counter()

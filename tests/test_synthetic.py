@@ -194,3 +194,46 @@ def test_bad_arguments_are_rejected(tmp_path):
         generate_dataset(str(tmp_path), "otb", 1, config=TINY)
     with pytest.raises(SystemExit):
         main(["--out", str(tmp_path), "--size", "big"])
+
+
+def test_distractor_prob_removes_some_look_alikes_and_keeps_old_sequences():
+    always = generate_sequence(3, TINY, seed=4)
+    assert dataclasses.replace(TINY, distractor_prob=1.0) == TINY   # the default draws nothing extra
+    never = generate_sequence(3, dataclasses.replace(TINY, distractor_prob=0.0), seed=4)
+    assert len(always.events["distractor_crossings"]) == TINY.num_distractors
+    assert not never.events["distractor_crossings"] and not never.events["distractor_near"]
+    assert "among 0 look-alike" in never.description
+    counts = {len(generate_sequence(k, dataclasses.replace(TINY, distractor_prob=0.5), seed=4)
+                  .events["distractor_crossings"]) for k in range(12)}
+    assert len(counts) > 1   # some sequences have fewer look-alikes than others
+    with pytest.raises(ValueError, match="distractor_prob"):
+        generate_sequence(0, dataclasses.replace(TINY, distractor_prob=1.5))
+
+
+def test_attributes_follow_the_generated_events(tmp_path):
+    from ltr_slt.dataset.synthetic import ATTRIBUTE_FILE, ATTRIBUTES, sequence_attributes
+    from pytracking_slt.analysis.attributes import load_attributes
+    seen = set()
+    for k in range(6):
+        seq = generate_sequence(k, HARD, seed=7)
+        att = sequence_attributes(seq)
+        assert set(att) <= set(ATTRIBUTES)
+        assert ("FOC" in att) == bool(seq.full_occlusion.any())
+        assert ("OV" in att) == bool(seq.out_of_view.any())
+        assert ("FM" in att) == bool(seq.events["fast_motion"] or seq.events["jumps"])
+        assert ("DIS" in att) == bool(seq.events["distractor_near"])
+        for t in seq.events["distractor_near"]:   # a look-alike really overlaps the target box there
+            assert seq.boxes[t, 2] > 0
+        seen.update(att)
+    assert {"FOC", "OV", "FM"} <= seen
+    calm = dataclasses.replace(TINY, num_distractors=0, occlusion_prob=0.0, out_of_view_prob=0.0, jump_prob=0.0,
+                               fast_motion_prob=0.0, scale_change=0.0)
+    assert sequence_attributes(generate_sequence(0, calm, seed=1)) == []
+    # written as pytracking's attribute JSON beside the sequences, extended by later calls
+    root = tmp_path / "set"
+    first = generate_dataset(str(root), "lasot", 2, seed=7, config=HARD)
+    more = generate_dataset(str(root), "lasot", 2, seed=7, config=HARD, start_index=2)
+    data = load_attributes("synthetic", path=str(root / ATTRIBUTE_FILE))
+    assert data["att_name_short"] == list(ATTRIBUTES) and data["att_name_long"] == list(ATTRIBUTES.values())
+    for k, name in enumerate(first + more):
+        assert data[name] == sequence_attributes(generate_sequence(k, HARD, seed=7))

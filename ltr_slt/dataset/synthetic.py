@@ -27,6 +27,11 @@ visible; ``out_of_view`` = no target pixel inside the image, and then the box is
 ``cover`` = ceil(8 x visible fraction of the whole object) (0 only when nothing is visible),
 ``cut_by_image`` = part of the object lies outside the image. Frame 0 is always fully visible.
 
+Attributes: each written folder also gets ``attributes.json`` in pytracking's attribute-JSON format
+(``att_name_short``, ``att_name_long``, ``<sequence>: [short names]``) with the sequence-level
+attributes of :data:`ATTRIBUTES` (full occlusion, out of view, distractors near the target, scale
+variation, fast motion), so results can be broken down by them.
+
 Determinism: sequence ``k`` depends only on ``(seed, k)`` and the config, never on how many
 sequences are generated, so ``--num-seq 10`` is a prefix of ``--num-seq 100``.
 
@@ -38,6 +43,7 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib.util
+import json
 import logging
 import math
 import os
@@ -68,6 +74,7 @@ class SyntheticConfig:
     width: int = 320
     height: int = 240
     num_distractors: int = 2           # look-alikes per sequence (same texture and shape)
+    distractor_prob: float = 1.0       # probability that each of them is there (< 1: some sequences have none)
     distractor_tint: float = 0.08      # std of the per-channel gain that tells look-alikes apart
     occlusion_prob: float = 0.5        # probability that a sequence has a full-occlusion event
     out_of_view_prob: float = 0.3      # probability that a sequence has an out-of-view excursion
@@ -90,7 +97,8 @@ class SyntheticConfig:
             raise ValueError(f"SyntheticConfig size must be at least 32x32, got {self.width}x{self.height}")
         if self.num_distractors < 0:
             raise ValueError(f"SyntheticConfig.num_distractors must be >= 0, got {self.num_distractors}")
-        for name in ("occlusion_prob", "out_of_view_prob", "fast_motion_prob", "jump_prob", "blur_prob"):
+        for name in ("occlusion_prob", "out_of_view_prob", "fast_motion_prob", "jump_prob", "blur_prob",
+                     "distractor_prob"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"SyntheticConfig.{name} must be in [0, 1], got {value}")
@@ -364,6 +372,13 @@ def _tight_box(mask: np.ndarray) -> np.ndarray:
     return np.array([xs[0], ys[0], xs[-1] - xs[0] + 1, ys[-1] - ys[0] + 1], dtype=np.float32)
 
 
+def _boxes_touch(a: np.ndarray, b: np.ndarray) -> bool:
+    """Do two xywh boxes (zero size = absent) overlap?"""
+    if a[2] <= 0 or b[2] <= 0:
+        return False
+    return bool(a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3])
+
+
 def _sequence_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(index), 0x5E0]))
 
@@ -376,7 +391,8 @@ def generate_sequence(index: int, config: Optional[SyntheticConfig] = None, seed
     n, W, H = cfg.num_frames, cfg.width, cfg.height
     short = min(W, H)
     events: Dict[str, list] = {"jumps": [], "fast_motion": [], "out_of_view_trip": [], "occlusion": [],
-                               "blur": [], "illumination_steps": [], "distractor_crossings": []}
+                               "blur": [], "illumination_steps": [], "distractor_crossings": [],
+                               "distractor_near": []}
 
     # appearance
     target_src, target_photo = _texture_source(rng, cfg.use_photos)
@@ -399,6 +415,8 @@ def generate_sequence(index: int, config: Optional[SyntheticConfig] = None, seed
     # distractors: same sprite (slightly tinted), straight paths crossing the target at frame c
     distractors = []
     for _ in range(cfg.num_distractors):
+        if cfg.distractor_prob < 1.0 and rng.random() >= cfg.distractor_prob:
+            continue   # (no draw at the default 1.0: old sequences stay bit-identical)
         c = int(rng.integers(0, n))
         heading = rng.normal(size=2)
         heading /= np.linalg.norm(heading) + 1e-9
@@ -456,12 +474,16 @@ def generate_sequence(index: int, config: Optional[SyntheticConfig] = None, seed
     for t in range(n):
         px, py = (np.round(pan_xy[t]).astype(int) + pan)
         frame = background[py:py + H, px:px + W].copy()          # [H, W, 3]
+        d_boxes = []
         for path, tex, rel in distractors:
             dw, dh = sizes[t] * rel
             d_tex, d_mask = _sprite_at(tex, sprite_mask, dw, dh)
-            _paste(frame, d_tex, d_mask, *_top_left(path[t], dw, dh))
+            d_boxes.append(_tight_box(_paste(frame, d_tex, d_mask, *_top_left(path[t], dw, dh))))
         t_tex, t_mask = _sprite_at(sprite_tex, sprite_mask, *sizes[t])
         target_in_image = _paste(frame, t_tex, t_mask, *_top_left(centres[t], *sizes[t]))
+        t_box = _tight_box(target_in_image)
+        if t_box[2] > 0 and any(_boxes_touch(t_box, d) for d in d_boxes):
+            events["distractor_near"].append(t)
         visible = target_in_image.copy()
         if occluder is not None:
             a, b, ramp, (ox0, oy0), o_tex, slide = occluder
@@ -472,7 +494,7 @@ def generate_sequence(index: int, config: Optional[SyntheticConfig] = None, seed
                 visible &= ~_paste(frame, o_tex, o_mask, ox0 + dx, oy0 + dy)
         total = int(t_mask.sum())
         n_in, n_vis = int(target_in_image.sum()), int(visible.sum())
-        boxes[t] = _tight_box(target_in_image)
+        boxes[t] = t_box
         oov[t] = n_in == 0
         full_occ[t] = n_in > 0 and n_vis == 0
         cut[t] = 0 < n_in < total
@@ -490,13 +512,61 @@ def generate_sequence(index: int, config: Optional[SyntheticConfig] = None, seed
             target_masks.append(target_in_image)
             visible_masks.append(visible)
 
-    description = (f"a {shape} {class_name} patch moving among {cfg.num_distractors} look-alike "
-                   f"{'patch' if cfg.num_distractors == 1 else 'patches'}")
+    description = (f"a {shape} {class_name} patch moving among {len(distractors)} look-alike "
+                   f"{'patch' if len(distractors) == 1 else 'patches'}")
     return SyntheticSequence(index=index, class_name=class_name, frames=frames, boxes=boxes,
                              full_occlusion=full_occ, out_of_view=oov, cover=cover, cut_by_image=cut,
                              description=description, events=events,
                              target_masks=target_masks if return_masks else None,
                              visible_masks=visible_masks if return_masks else None)
+
+
+# ------------------------------------------------------------------------------------------------
+# attributes
+
+# Sequence-level attributes (LaSOT's short / long names where LaSOT has the notion), written as
+# pytracking's attribute JSON so ``pytracking_slt.analysis`` can break results down by them.
+ATTRIBUTES: Dict[str, str] = {
+    "FOC": "Full Occlusion",      # some frame: target in the image, none of its pixels visible
+    "OV": "Out-of-View",          # some frame: no target pixel in the image
+    "DIS": "Distractors",         # some frame: a look-alike's box overlaps the target's box
+    "SV": "Scale Variation",      # LaSOT's rule: box area / first box area outside [0.5, 2] (whole, visible boxes)
+    "FM": "Fast Motion",          # a x3 speed burst or an abrupt jump
+}
+ATTRIBUTE_FILE = "attributes.json"
+
+
+def sequence_attributes(seq: SyntheticSequence) -> List[str]:
+    """Short names of the :data:`ATTRIBUTES` the sequence has (from the generator's own events / flags)."""
+    found = []
+    if seq.full_occlusion.any():
+        found.append("FOC")
+    if seq.out_of_view.any():
+        found.append("OV")
+    if seq.events.get("distractor_near"):
+        found.append("DIS")
+    whole = seq.visible & ~seq.cut_by_image
+    area = seq.boxes[:, 2].astype(np.float64) * seq.boxes[:, 3]
+    if whole[0] and whole.any():
+        ratio = area[whole] / max(area[0], 1.0)
+        if (ratio < 0.5).any() or (ratio > 2.0).any():
+            found.append("SV")
+    if seq.events.get("fast_motion") or seq.events.get("jumps"):
+        found.append("FM")
+    return found
+
+
+def _merge_attribute_file(path: str, entries: Dict[str, List[str]]) -> None:
+    """Add ``{sequence: [short names]}`` to pytracking's attribute JSON at ``path`` (created when missing)."""
+    data: Dict[str, object] = {}
+    if os.path.isfile(path):
+        with open(path, "r", encoding="utf-8") as f:
+            data = json.load(f)
+    data["att_name_short"] = list(ATTRIBUTES)
+    data["att_name_long"] = list(ATTRIBUTES.values())
+    data.update(entries)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -599,6 +669,7 @@ def generate_dataset(out: str, layout: str = "lasot", num_seq: int = 8, seed: in
     os.makedirs(out, exist_ok=True)
     names: List[str] = []
     testing: List[str] = []
+    attributes: Dict[str, List[str]] = {}
     split_root = os.path.join(out, split)
     for index in range(start_index, start_index + num_seq):
         seq = generate_sequence(index, cfg, seed)
@@ -610,13 +681,16 @@ def generate_dataset(out: str, layout: str = "lasot", num_seq: int = 8, seed: in
             os.makedirs(split_root, exist_ok=True)
             name = write_got10k_sequence(split_root, seq, split, cfg.jpeg_quality, hide_gt)
         names.append(name)
+        attributes[name] = sequence_attributes(seq)
         logger.debug("wrote synthetic sequence %s", name)
     if layout == "lasot":
         _merge_list_file(os.path.join(out, "testing_set.txt"), testing)
         _merge_list_file(os.path.join(out, "training_set.txt"), [n for n in names if n not in testing])
+        _merge_attribute_file(os.path.join(out, ATTRIBUTE_FILE), attributes)
     else:
         os.makedirs(split_root, exist_ok=True)
         _merge_list_file(os.path.join(split_root, "list.txt"), names)
+        _merge_attribute_file(os.path.join(split_root, ATTRIBUTE_FILE), attributes)
     return names
 
 
@@ -646,6 +720,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-frames", type=int, default=d.num_frames, help="frames per sequence")
     p.add_argument("--size", type=_parse_size, default=f"{d.width}x{d.height}", help="frame size WxH")
     p.add_argument("--num-distractors", type=int, default=d.num_distractors, help="look-alikes per sequence")
+    p.add_argument("--distractor-prob", type=float, default=d.distractor_prob,
+                   help="probability that each look-alike is there")
     p.add_argument("--occlusion-prob", type=float, default=d.occlusion_prob,
                    help="probability of a full-occlusion event per sequence")
     p.add_argument("--out-of-view-prob", type=float, default=d.out_of_view_prob,
@@ -666,7 +742,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> SyntheticConfig:
     return SyntheticConfig(num_frames=args.num_frames, width=args.size[0], height=args.size[1],
-                           num_distractors=args.num_distractors, occlusion_prob=args.occlusion_prob,
+                           num_distractors=args.num_distractors, distractor_prob=args.distractor_prob,
+                           occlusion_prob=args.occlusion_prob,
                            out_of_view_prob=args.out_of_view_prob, motion_speed=args.motion_speed,
                            fast_motion_prob=args.fast_motion_prob, jump_prob=args.jump_prob,
                            blur_prob=args.blur_prob, illumination=args.illumination,
@@ -699,5 +776,6 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-__all__ = ["SyntheticConfig", "SyntheticSequence", "generate_sequence", "generate_dataset", "write_lasot_sequence",
+__all__ = ["SyntheticConfig", "SyntheticSequence", "generate_sequence", "generate_dataset", "ATTRIBUTES",
+           "ATTRIBUTE_FILE", "sequence_attributes", "write_lasot_sequence",
            "write_got10k_sequence", "lasot_sequence_name", "got10k_sequence_name", "main", "build_parser"]

@@ -636,6 +636,15 @@ def _workspace_run_tracker(trained, *args: str, **env: str) -> subprocess.Comple
                           cwd=trained.cwd, capture_output=True, text=True, timeout=300, env=full_env)
 
 
+def _assert_tracked_with(proc: subprocess.CompletedProcess, param: str, newest: Path, train_name: str) -> None:
+    """The run succeeded and named, once, the newest checkpoint of ``slt <train_name>`` as its network
+    (although parameters() runs once per sequence)."""
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log
+    used = f"{param}: using {newest} (newest checkpoint of training run slt {train_name})"
+    assert proc.stderr.count(used) == 1, log
+
+
 def test_training_line_is_printed_once(trained):
     assert trained.train.returncode == 0, trained.train.stdout + trained.train.stderr
     assert trained.train.stdout.count("Training:") == 1, trained.train.stdout
@@ -649,10 +658,8 @@ def test_tracker_finds_the_checkpoint_training_just_wrote(trained):
     newest = sorted(trained.checkpoint_dir.glob("TransT_ep*.pth.tar"))[-1]
     proc = _workspace_run_tracker(trained, "slt_transt", "slt_transt_tiny", "--dataset_name", "got10k_val",
                                   "--runid", "7")
+    _assert_tracked_with(proc, "slt_transt_tiny", newest, "transt_slt_tiny")
     log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log
-    used = f"slt_transt_tiny: using {newest} (newest checkpoint of training run slt transt_slt_tiny)"
-    assert proc.stderr.count(used) == 1, log  # once, although parameters() runs once per sequence
     results = trained.results_path / "slt_transt" / "slt_transt_tiny_007"
     for name, gt in gts.items():
         assert (results / f"{name}.txt").is_file(), log
@@ -745,10 +752,8 @@ def test_trdimp_slt_tiny_trains_and_tracks_through_the_workspace(tmp_path):
     newest = ckpt_dir / "TrDiMPnet_ep0001.pth.tar"
     assert newest.is_file(), log
     track = subprocess.run(track_cmd, cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
+    _assert_tracked_with(track, "slt_trdimp_tiny", newest, "trdimp_slt_tiny")
     log = track.stdout + track.stderr
-    assert track.returncode == 0, log
-    used = f"slt_trdimp_tiny: using {newest} (newest checkpoint of training run slt trdimp_slt_tiny)"
-    assert track.stderr.count(used) == 1, log  # once, although parameters() runs once per sequence
     results = ns.results_path / "slt_trdimp" / "slt_trdimp_tiny"
     for name, gt in gts.items():
         assert (results / f"{name}.txt").is_file(), log

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Dict
 
 from ltr_slt.train_settings.slt._dimp_common import apply_dimp_defaults, train_slt_dimp
-from ltr_slt.train_settings.slt._tiny import start_tiny_net, tiny_datasets
+from ltr_slt.train_settings.slt._tiny import TINY_CLIP_VALUES, start_tiny_net, tiny_datasets
 
 __all__ = ["ENV_PRETRAINED", "TINY_VALUES", "TINY_TRACKER_PARAMS", "run_tiny"]
 
@@ -24,20 +24,12 @@ TINY_TRACKER_PARAMS: Dict[str, Any] = dict(image_sample_size=96, augmentation={"
                                            net_opt_iter=2, box_refinement_iter=2, num_init_random_boxes=4,
                                            score_norm_meanmax=(-2.0, 2.0))
 
-TINY_VALUES: Dict[str, Any] = {
-    "num_seq": 2,
-    "num_frames": 4,
-    "samples_per_epoch": 2,          # 1 iteration per epoch
-    "num_epochs": 1,
-    "num_workers": 0,
-    "p_datasets": [1],
-    "max_gap": 20,
-    "max_interval": 3,
-    "min_visible_frames": 8,         # synthetic videos are short
-    "num_seq_backward": 1,
-    "lr_scale": 10.0,
-    "print_interval": 1,
-}
+TINY_VALUES: Dict[str, Any] = dict(
+    TINY_CLIP_VALUES,
+    samples_per_epoch=2,             # 1 iteration per epoch
+    num_epochs=1,
+    lr_scale=10.0,
+)
 
 _FACTORY = {"trdimp": "trdimpnet_tiny", "super_dimp": "super_dimpnet_tiny", "dimp50": "dimpnet_tiny"}
 

@@ -17,7 +17,20 @@ from torch import nn
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["synthetic_data_dir", "ensure_synthetic_data", "tiny_datasets", "start_tiny_net"]
+__all__ = ["TINY_CLIP_VALUES", "synthetic_data_dir", "ensure_synthetic_data", "tiny_datasets", "start_tiny_net"]
+
+# Clip sampling and chunking of every tiny SLT run (each adds its schedule and learning rates).
+TINY_CLIP_VALUES = {
+    "num_seq": 2,
+    "num_frames": 4,
+    "num_workers": 0,
+    "p_datasets": [1],
+    "max_gap": 20,
+    "max_interval": 3,
+    "min_visible_frames": 8,         # synthetic videos are short
+    "num_seq_backward": 1,
+    "print_interval": 1,
+}
 
 DATA_SUBDIR = "slt_tiny_lasot"
 NUM_SEQUENCES = 4

@@ -15,28 +15,20 @@ from typing import Any
 
 from ltr_slt.train_settings.slt._common import apply_defaults, train_slt_transt
 from ltr_slt.train_settings.slt._tiny import ensure_synthetic_data, synthetic_data_dir  # noqa: F401 (public)
-from ltr_slt.train_settings.slt._tiny import start_tiny_net, tiny_datasets
+from ltr_slt.train_settings.slt._tiny import TINY_CLIP_VALUES, start_tiny_net, tiny_datasets
 
 ENV_PRETRAINED = "SLT_TINY_PRETRAINED"
 
 # Tiny values; unlike transt_slt these are defaults: attributes already set on ``settings`` (by a
 # caller such as the demo or a test) win.
-TINY_VALUES = {
-    "description": "SLT-TransT, tiny network on synthetic clips (tests / CPU demo)",
-    "num_seq": 2,
-    "num_frames": 4,
-    "samples_per_epoch": 4,        # 2 iterations per epoch
-    "num_epochs": 2,
-    "num_workers": 0,
-    "p_datasets": [1],
-    "max_gap": 20,
-    "max_interval": 3,
-    "min_visible_frames": 8,       # synthetic videos are short
-    "num_seq_backward": 1,
-    "lr": 1e-4,
-    "backbone_lr": 1e-5,
-    "print_interval": 1,
-}
+TINY_VALUES = dict(
+    TINY_CLIP_VALUES,
+    description="SLT-TransT, tiny network on synthetic clips (tests / CPU demo)",
+    samples_per_epoch=4,           # 2 iterations per epoch
+    num_epochs=2,
+    lr=1e-4,
+    backbone_lr=1e-5,
+)
 
 
 def run(settings: Any) -> Any:

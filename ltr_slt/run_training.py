@@ -23,10 +23,9 @@ from typing import Any, List, Optional, Sequence, Union
 
 import torch
 
-from ltr_slt.admin.cli_errors import run_cli
+from ltr_slt.admin.cli_errors import device_arg_status, run_cli
 
 from ltr_slt.admin import distributed as ddp
-from ltr_slt.admin.devices import DeviceError, check_device
 from ltr_slt.admin.seeding import DEFAULT_SEED, rank_seed, seed_everything
 
 logger = logging.getLogger(__name__)
@@ -168,12 +167,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _build_parser().parse_args(argv)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.device:
-        try:
-            check_device(args.device)
-        except DeviceError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
+    if device_arg_status(args.device):
+        return 2
     multiprocessing.set_start_method("spawn", force=True)
 
     def body() -> int:

@@ -20,8 +20,7 @@ import logging
 import sys
 from typing import Any, Dict, List, Optional
 
-from ltr_slt.admin.cli_errors import run_cli
-from ltr_slt.admin.devices import DeviceError, check_device
+from ltr_slt.admin.cli_errors import device_arg_status, run_cli
 from pytracking_slt.evaluation.datasets import load_dataset
 from pytracking_slt.evaluation.running import ON_ERROR, SequenceOutcome, run_dataset
 from pytracking_slt.evaluation.tracker import Tracker
@@ -78,12 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.device:
-        try:
-            check_device(args.device)
-        except DeviceError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
+    if device_arg_status(args.device):
+        return 2
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     sequence: Optional[Any] = args.sequence

@@ -13,6 +13,7 @@ from ltr_slt.models.dimp.reference import compare_stages, reference_stages
 from ltr_slt.models.keyseed import apply_keyseeded_weights_
 from ltr_slt.models.tracking.dimpnet import (FACTORIES, SUPER_DIMP_KWARGS, DiMPnet, dimpnet50, dimpnet_tiny,
                                              super_dimpnet50, super_dimpnet_tiny)
+from helpers import tiny_dimp_batch
 
 DATA = Path(__file__).parent / "data"
 TSV = DATA / "dimp50_state_dict.tsv"
@@ -146,11 +147,7 @@ def test_unsupported_constructor_arguments_are_named():
 
 
 def _tiny_batch(seq: int = 3):
-    g = torch.Generator().manual_seed(1)
-    tr, te = torch.randn(2, seq, 3, 64, 64, generator=g), torch.randn(1, seq, 3, 64, 64, generator=g)
-    bb = torch.tensor([16.0, 16.0, 24.0, 20.0]).repeat(2, seq, 1)
-    props = torch.tensor([14.0, 15.0, 26.0, 22.0]).repeat(1, seq, 5, 1)
-    return tr, te, bb, props
+    return tiny_dimp_batch(seed=1, seq=seq, num_test=1, num_proposals=5, box=(16, 16, 24, 20))
 
 
 def test_tiny_training_forward_returns_every_iterate_and_backpropagates():

@@ -459,6 +459,29 @@ def test_autocast_option_runs_and_stays_close():
         BatchedDiMP(net, _params(autocast="int8"))
 
 
+def _track_like_the_reference(net, p, frames, boxes, steps, check=None):
+    """Batch-1 BatchedDiMP and tests/dimp_reference.py on the same frames (seed 21): the same initial filter,
+    then per frame the same flag and box (2e-3 px); ``check(state, ref)`` adds per-frame checks."""
+    from dimp_reference import ReferenceDiMP
+
+    trk = BatchedDiMP(net, p)
+    st = trk.init([frames[0]], [boxes[0]], seeds=[21])
+    ref = ReferenceDiMP(net, p, 21)
+    flags = []
+    with torch.no_grad():
+        ref.initialize(frames[0], boxes[0].tolist())
+        torch.testing.assert_close(st.target_filter, ref.filter, rtol=1e-4, atol=1e-6)
+        for t in range(1, steps + 1):
+            st, o = trk.step([frames[t]], st)
+            box, flag = ref.track(frames[t])
+            flags.append(o.flags[0])
+            assert o.flags[0] == (flag or "normal"), t
+            np.testing.assert_allclose(o.boxes[0].numpy(), box, rtol=0, atol=2e-3)
+            if check is not None:
+                check(st, ref)
+    return trk, flags
+
+
 @pytest.mark.parametrize("variant,transformer,kw", [
     ("dimp50", False, dict(target_not_found_threshold=0.0, distractor_threshold=0.6, train_skipping=2)),
     ("super_dimp", False, dict(target_not_found_threshold=0.05, hard_negative_threshold=1.5, distractor_threshold=1.5,
@@ -467,24 +490,9 @@ def test_autocast_option_runs_and_stays_close():
 ])
 def test_batched_tracker_equals_plain_pytracking_style_reference(variant, transformer, kw):
     """Batch 1 vs tests/dimp_reference.py (pytracking's DiMP.track written plainly, one window, F.pad crops)."""
-    from dimp_reference import ReferenceDiMP
-
     net = _tiny(7, transformer=transformer)
     frames, boxes = _sequence(6, n=5)
-    p = _params(variant, **kw)
-    trk = BatchedDiMP(net, p)
-    st = trk.init([frames[0]], [boxes[0]], seeds=[21])
-    ref = ReferenceDiMP(net, p, 21)
-    flags = []
-    with torch.no_grad():
-        ref.initialize(frames[0], boxes[0].tolist())
-        torch.testing.assert_close(st.target_filter, ref.filter, rtol=1e-4, atol=1e-6)
-        for t in range(1, 5):
-            st, o = trk.step([frames[t]], st)
-            box, flag = ref.track(frames[t])
-            flags.append(o.flags[0])
-            assert o.flags[0] == (flag or "normal"), t
-            np.testing.assert_allclose(o.boxes[0].numpy(), box, rtol=0, atol=2e-3)
+    _, flags = _track_like_the_reference(net, _params(variant, **kw), frames, boxes, 4)
     print(variant, flags)
 
 
@@ -509,26 +517,16 @@ def test_window_isig_policy_option():
 
 
 def test_real_trdimp_transformer_matches_reference():
-    """With the real TrDiMP network (``trdimpnet_tiny`` of the DiMP-family network issue) instead of the double."""
+    """With the real TrDiMP network (``trdimpnet_tiny``) instead of the test double."""
     from ltr_slt.models.tracking import dimpnet
-    if not hasattr(dimpnet, "trdimpnet_tiny"):
-        pytest.skip("trdimpnet_tiny is not in this tree yet (DiMP-family network branch)")
-    from dimp_reference import ReferenceDiMP
 
     torch.manual_seed(3)
     net = dimpnet.trdimpnet_tiny().eval()
     frames, boxes = _sequence(6, n=4)
     p = _params("trdimp", target_not_found_threshold=-1.0, transformer_skipping=2, transformer_memory_size=16)
-    trk = BatchedDiMP(net, p)
+
+    def same_memory(st, ref):
+        assert st.transformer.feats[0].shape[0] == ref.x_clf.shape[0]
+
+    trk, _ = _track_like_the_reference(net, p, frames, boxes, 3, check=same_memory)
     assert trk.use_transformer
-    st = trk.init([frames[0]], [boxes[0]], seeds=[21])
-    ref = ReferenceDiMP(net, p, 21)
-    with torch.no_grad():
-        ref.initialize(frames[0], boxes[0].tolist())
-        torch.testing.assert_close(st.target_filter, ref.filter, rtol=1e-4, atol=1e-6)
-        for t in range(1, 4):
-            st, o = trk.step([frames[t]], st)
-            box, flag = ref.track(frames[t])
-            assert o.flags[0] == (flag or "normal")
-            np.testing.assert_allclose(o.boxes[0].numpy(), box, rtol=0, atol=2e-3)
-            assert st.transformer.feats[0].shape[0] == ref.x_clf.shape[0]

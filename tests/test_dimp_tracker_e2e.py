@@ -61,6 +61,32 @@ def test_tiny_parameter_files_need_a_checkpoint(monkeypatch):
         dimp50_tiny.parameters()
 
 
+def test_slt_parameter_files_find_the_newest_training_checkpoint(tmp_path, monkeypatch):
+    """No net_path, no released file in any network folder: the newest epoch that the file's training
+    run wrote is used (full size: lazily loaded, so an empty file is enough); without any, the released
+    name is kept and the tiny file fails naming what it tried."""
+    from pytracking_slt.parameter.slt_dimp import slt_dimp_tiny
+    from pytracking_slt.parameter.slt_trdimp import slt_trdimp, slt_trdimp_lasot
+    from pytracking_slt.workspace.weights import WeightsNotFoundError
+
+    for var in ("SLT_TINY_DIMP_NET", "SLT_NETWORK_PATH", "SLT_PRETRAINED_NETWORKS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("SLT_PYTRACKING_WORKSPACE", "none")
+    monkeypatch.setenv("SLT_CONFIG", str(tmp_path / "no_config.json"))
+    monkeypatch.setenv("SLT_WORKSPACE_DIR", str(tmp_path / "ws"))
+    assert slt_trdimp.parameters(device="cpu").net_path == "slt_trdimp.pth"  # not trained: lazy, lists folders
+    run_dir = tmp_path / "ws" / "checkpoints" / "ltr" / "slt" / "trdimp_slt"
+    run_dir.mkdir(parents=True)
+    for epoch in (2, 10, 9):
+        (run_dir / f"TrDiMPnet_ep{epoch:04d}.pth.tar").write_bytes(b"")
+    newest = str(run_dir / "TrDiMPnet_ep0010.pth.tar")
+    assert slt_trdimp.parameters(device="cpu").net_path == newest
+    assert slt_trdimp_lasot.parameters(device="cpu").net_path == newest
+    assert slt_trdimp.parameters("mine.pth", device="cpu").net_path == "mine.pth"  # net_path wins, lazily
+    with pytest.raises(WeightsNotFoundError, match=r"slt_dimp_tiny: .*checkpoints/ltr/slt/dimp_slt_tiny"):
+        slt_dimp_tiny.parameters()
+
+
 def test_workspace_plan_has_the_new_tracker_names():
     from pytracking_slt.workspace.shims import build_plan
     families = {f.name: f for f in build_plan().families}

@@ -5,7 +5,6 @@ import logging
 import os
 import pickle
 import sys
-import textwrap
 
 import pytest
 import torch
@@ -15,6 +14,7 @@ from ltr_slt.admin.loading import (CheckpointError, ForeignObject, load_checkpoi
                                    read_checkpoint)
 from ltr_slt.admin.model_constructor import NetConstructor
 from ltr_slt.models.tracking.transt import transt_tiny
+from helpers import forget_package, write_fake_package
 
 # A fake ltr package written to a temp dir: its classes get pickled, then the package is removed,
 # exactly like loading an official checkpoint without pytracking installed.
@@ -43,17 +43,11 @@ FAKE_LTR = {
 
 @pytest.fixture
 def fake_ltr(tmp_path, monkeypatch):
-    root = tmp_path / "fake_ltr"
-    for rel, text in FAKE_LTR.items():
-        f = root / rel
-        f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(textwrap.dedent(text))
-    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.syspath_prepend(write_fake_package(tmp_path / "fake_ltr", FAKE_LTR))
     import ltr.admin.model_constructor as mc
     import ltr.admin.settings as st
     yield st, mc
-    for name in [m for m in sys.modules if m == "ltr" or m.startswith("ltr.")]:
-        del sys.modules[name]
+    forget_package("ltr")
 
 
 def _forget_ltr(monkeypatch):

@@ -13,21 +13,11 @@ import numpy as np
 import torch
 
 from ltr_slt.models.loss import positive_mask
+from helpers import official_slice_cells
 from test_rollout import make_clips
 from test_slt_trainer import make_trainer
 
 README = Path(__file__).resolve().parents[1] / "experiments" / "README.md"
-
-
-def _numpy_official_cells(box, n):
-    """The official rule with real numpy slicing (negative bounds count from the end)."""
-    cx, cy, w, h = box
-    xs, ys = int(np.ceil((cx - w / 2) * n)), int(np.ceil((cy - h / 2) * n))
-    xe, ye = int(np.ceil((cx + w / 2) * n)), int(np.ceil((cy + h / 2) * n))
-    xe += xs == xe
-    ye += ys == ye
-    grid = np.arange(n * n).reshape(n, n)
-    return set(int(t) for t in grid[ys:ye, xs:xe].flatten())
 
 
 def test_unclamped_matcher_is_the_official_slicing():
@@ -38,7 +28,7 @@ def test_unclamped_matcher_is_the_official_slicing():
     mask = positive_mask(torch.tensor(boxes), n, clamp=False)
     differs = 0
     for b, m in zip(boxes.tolist(), mask):
-        official = _numpy_official_cells(b, n)
+        official = official_slice_cells(b, n)
         assert set(m.nonzero()[:, 0].tolist()) == official, b
         differs += set(positive_mask(torch.tensor([b]), n)[0].nonzero()[:, 0].tolist()) != official
     assert differs > 50  # the border cases really are there, and the default (clamped) mask differs on them
@@ -56,7 +46,7 @@ def test_matcher_clamp_switch_reaches_the_actor_loss(tmp_path):
     n_official = official.actor.normaliser(traj).num_pos
     gt = clamped.actor._gt_targets(traj)[0, 0]
     lost = len(positive_mask(gt[None], clamped.actor.feature_size)[0].nonzero())
-    assert lost > 0 and _numpy_official_cells(gt.double().tolist(), clamped.actor.feature_size) == set()
+    assert lost > 0 and official_slice_cells(gt.double().tolist(), clamped.actor.feature_size) == set()
     assert n_clamped - n_official == lost
     adv = torch.zeros_like(traj.frame_mask, dtype=torch.float32)
     loss_c, stats_c = clamped.actor.learn(traj, adv, clamped.actor.normaliser(traj))

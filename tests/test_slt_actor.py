@@ -9,6 +9,7 @@ import torch
 from ltr_slt.actors import SLTTransTActor
 from ltr_slt.slt.reward import broadcast_advantages, compute_rewards
 from ltr_slt.slt.rollout import rollout
+from helpers import assert_same_grads, chunked_grads
 from test_rollout import make_clips, make_tracker
 
 
@@ -21,25 +22,6 @@ def recorded():
     # Rewards of a random tiny net can be 0 by chance; use a fixed non-trivial advantage pattern.
     adv = broadcast_advantages(torch.tensor([0.3, -0.2, 0.1, -0.4]), traj.frame_mask)
     return tracker, traj, adv, rew
-
-
-def _grads(actor, traj, adv, chunk):
-    actor.net.zero_grad(set_to_none=True)
-    norm = actor.normaliser(traj)
-    total = 0.0
-    for start in range(0, traj.num_clips, chunk):
-        idx = list(range(start, min(start + chunk, traj.num_clips)))
-        loss, _ = actor.learn(traj.chunk(idx), adv[:, idx], norm)
-        loss.backward()
-        total += float(loss.detach())
-    return total, {n: p.grad.clone() for n, p in actor.net.named_parameters() if p.grad is not None}
-
-
-def _assert_same_grads(grads, ref):
-    """Equal up to float32 summation order: per-tensor relative error of the norm < 1e-4."""
-    for name, g in ref.items():
-        err = (grads[name] - g).norm() / g.norm().clamp(min=1e-12)
-        assert err < 1e-4, (name, float(err))
 
 
 def test_learn_recomputes_the_rollout_network_output(recorded):
@@ -63,13 +45,13 @@ def test_learn_recomputes_the_rollout_network_output(recorded):
 def test_gradient_is_independent_of_chunk_size(recorded):
     tracker, traj, adv, _ = recorded
     actor = SLTTransTActor(tracker.net, tracker.policy, settings=types.SimpleNamespace(slt_loss_weight=15.0))
-    ref_loss, ref = _grads(actor, traj, adv, traj.num_clips)
+    ref_loss, ref = chunked_grads(actor, traj, adv, traj.num_clips)
     assert any(g.abs().max() > 0 for n, g in ref.items() if n.startswith("class_embed"))
     for chunk in (1, 2, 3):
-        loss, grads = _grads(actor, traj, adv, chunk)
+        loss, grads = chunked_grads(actor, traj, adv, chunk)
         assert loss == pytest.approx(ref_loss, rel=1e-5, abs=1e-7)
         assert grads.keys() == ref.keys()
-        _assert_same_grads(grads, ref)
+        assert_same_grads(grads, ref)
 
 
 def test_stats_add_up_and_loss_composition(recorded):
@@ -89,7 +71,7 @@ def test_stats_add_up_and_loss_composition(recorded):
 def test_ss_only_mode_has_no_policy_gradient(recorded):
     tracker, traj, adv, _ = recorded
     ss = SLTTransTActor(tracker.net, tracker.policy, settings=types.SimpleNamespace(use_rl_objective=False))
-    _, grads = _grads(ss, traj, adv, 2)
+    _, grads = chunked_grads(ss, traj, adv, 2)
     # class_embed only receives gradient through the policy (RL) term
     assert all(not n.startswith("class_embed") or g.abs().max() == 0 for n, g in grads.items())
     assert any(n.startswith("bbox_embed") and g.abs().max() > 0 for n, g in grads.items())
@@ -98,10 +80,10 @@ def test_ss_only_mode_has_no_policy_gradient(recorded):
     # With the frame-level CE added the classifier is trained again (SS ablation with TransT's CE).
     ce = SLTTransTActor(tracker.net, tracker.policy,
                         settings=types.SimpleNamespace(use_rl_objective=False, ss_ce_weight=8.334))
-    _, grads = _grads(ce, traj, adv, 2)
+    _, grads = chunked_grads(ce, traj, adv, 2)
     assert any(n.startswith("class_embed") and g.abs().max() > 0 for n, g in grads.items())
-    _, grads1 = _grads(ce, traj, adv, 1)
-    _assert_same_grads(grads1, grads)
+    _, grads1 = chunked_grads(ce, traj, adv, 1)
+    assert_same_grads(grads1, grads)
 
 
 def test_learn_rejects_unrecorded_or_mismatched(recorded):

@@ -15,6 +15,7 @@ from ltr_slt.slt.reward import broadcast_advantages, self_critical_loss
 from ltr_slt.slt.rollout import rollout
 from ltr_slt.train_settings.slt._dimp_tiny import TINY_TRACKER_PARAMS
 from pytracking_slt.parameter.dimp_common import dimp_parameters
+from helpers import assert_same_grads, chunked_grads
 from test_rollout import make_clips
 
 ADV = torch.tensor([0.3, -0.2, 0.1, -0.4])
@@ -48,25 +49,6 @@ def _record(net, variant, **settings):
 def trdimp():
     torch.manual_seed(0)
     return _record(trdimpnet_tiny().eval(), "slt_trdimp_rollout", num_proposals=16)
-
-
-def _grads(actor, traj, adv, chunk):
-    actor.net.zero_grad(set_to_none=True)
-    norm = actor.normaliser(traj)
-    total = 0.0
-    for start in range(0, traj.num_clips, chunk):
-        idx = list(range(start, min(start + chunk, traj.num_clips)))
-        loss, _ = actor.learn(traj.chunk(idx), adv[:, idx], norm)
-        loss.backward()
-        total += float(loss.detach())
-    return total, {n: p.grad.clone() for n, p in actor.net.named_parameters() if p.grad is not None}
-
-
-def _assert_same_grads(grads, ref):
-    assert grads.keys() == ref.keys()
-    for name, g in ref.items():
-        err = (grads[name] - g).norm() / g.norm().clamp(min=1e-12)
-        assert err < 1e-4, (name, float(err))
 
 
 def test_rollout_records_uint8_samples_once_per_clip(trdimp):
@@ -106,12 +88,12 @@ def test_gt_in_sample_is_the_trackers_mapping(trdimp):
 def test_gradient_is_independent_of_chunk_size(trdimp):
     _, actor, traj, _ = trdimp
     adv = broadcast_advantages(ADV, traj.frame_mask)
-    ref_loss, ref = _grads(actor, traj, adv, traj.num_clips)
+    ref_loss, ref = chunked_grads(actor, traj, adv, traj.num_clips)
     assert any(g.abs().max() > 0 for n, g in ref.items() if n.startswith("classifier.transformer"))
     for chunk in (1, 3):
-        loss, grads = _grads(actor, traj, adv, chunk)
+        loss, grads = chunked_grads(actor, traj, adv, chunk)
         assert loss == pytest.approx(ref_loss, rel=1e-5, abs=1e-7)
-        _assert_same_grads(grads, ref)
+        assert_same_grads(grads, ref)
 
 
 def test_train_iou_net_changes_exactly_the_iou_net_gradients(trdimp):
@@ -121,12 +103,12 @@ def test_train_iou_net_changes_exactly_the_iou_net_gradients(trdimp):
     for flag in (False, True):
         actor = SLTDiMPActor(tracker.net, tracker.policy, settings=types.SimpleNamespace(train_iou_net=flag),
                              net_opt_iter=2, sample_size=96)
-        _, runs[flag] = _grads(actor, traj, adv, 2)
+        _, runs[flag] = chunked_grads(actor, traj, adv, 2)
     off, on = runs[False], runs[True]
     assert not any(n.startswith("bb_regressor.") for n in off)  # official: frozen IoU-Net
     iou_on = {n: g for n, g in on.items() if n.startswith("bb_regressor.")}
     assert iou_on and any(g.abs().max() > 0 for g in iou_on.values())
-    _assert_same_grads({n: g for n, g in on.items() if not n.startswith("bb_regressor.")}, off)
+    assert_same_grads({n: g for n, g in on.items() if not n.startswith("bb_regressor.")}, off)
     # the IoU loss still reaches backbone layer3 through the frozen IoU-Net (the official side effect)
     assert any(n.startswith("feature_extractor.layer3") and g.abs().max() > 0 for n, g in off.items())
     tracker.net.bb_regressor.requires_grad_(False)

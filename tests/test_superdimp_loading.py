@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-import textwrap
 import zlib
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import torch
 from ltr_slt.admin.loading import CheckpointError, load_checkpoint, load_network
 from ltr_slt.models.tracking.dimpnet import (DIMP50_KWARGS, SUPER_DIMP_KWARGS, TRDIMP_KWARGS, DiMPnet, TrDiMPnet,
                                              trdimpnet_tiny)
+from helpers import forget_package, write_fake_package
 
 DATA = Path(__file__).parent / "data"
 
@@ -55,23 +55,16 @@ def _fast_finite_check(monkeypatch):
 @pytest.fixture
 def fake_ltr(tmp_path, monkeypatch):
     """ltr's classes, importable while files are written; forgotten before they are read."""
-    root = tmp_path / "fake_ltr"
-    for rel, text in FAKE_LTR.items():
-        f = root / rel
-        f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(textwrap.dedent(text))
-    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.syspath_prepend(write_fake_package(tmp_path / "fake_ltr", FAKE_LTR))
     import ltr.admin.model_constructor as mc
     import ltr.admin.settings as st
 
     def forget() -> None:  # plain deletes: monkeypatch would put the fake modules back afterwards
-        for name in [m for m in sys.modules if m == "ltr" or m.startswith("ltr.")]:
-            del sys.modules[name]
+        forget_package("ltr")
         monkeypatch.setattr(sys, "path", [p for p in sys.path if "fake_ltr" not in p])
 
     yield mc, st, forget
-    for name in [m for m in sys.modules if m == "ltr" or m.startswith("ltr.")]:
-        del sys.modules[name]
+    forget_package("ltr")
 
 
 def _value(key: str) -> float:

@@ -10,6 +10,7 @@ import torch
 from ltr_slt.models.loss import (DEFAULT_WEIGHT_DICT, SLT_BOX_WEIGHT_DICT, TrackingMatcher, TransTCriterion,
                                  box_loss_terms, box_losses, cell_ranges, positive_mask, transt_loss)
 from ltr_slt.models.loss.box_ops import box_cxcywh_to_xyxy, box_xyxy_to_cxcywh, paired_iou_giou
+from helpers import official_slice_cells
 
 
 def _cells(mask_row: torch.Tensor, n: int = 32) -> set:
@@ -17,14 +18,8 @@ def _cells(mask_row: torch.Tensor, n: int = 32) -> set:
 
 
 def _official_slice_cells(box, n=32):
-    """The official rule, written out for in-grid boxes (numpy slicing of the token grid)."""
-    cx, cy, w, h = box
-    xs, ys = int(np.ceil((cx - w / 2) * n)), int(np.ceil((cy - h / 2) * n))
-    xe, ye = int(np.ceil((cx + w / 2) * n)), int(np.ceil((cy + h / 2) * n))
-    xe += xs == xe
-    ye += ys == ye
-    grid = np.arange(n * n).reshape(n, n)
-    return {divmod(int(t), n) for t in grid[ys:ye, xs:xe].flatten()}
+    """The official rule (numpy slicing of the token grid) as {(y, x)} cells."""
+    return {divmod(t, n) for t in official_slice_cells(box, n)}
 
 
 def test_matcher_cells_inside_grid():

@@ -17,6 +17,7 @@ from ltr_slt.models.dimp.reference import compare_stages, reference_stages
 from ltr_slt.models.dimp.transformer import RelationUnit, Transformer
 from ltr_slt.models.keyseed import apply_keyseeded_weights_
 from ltr_slt.models.tracking.dimpnet import TrDiMPnet, transformer_train_label, trdimpnet50, trdimpnet_tiny
+from helpers import tiny_dimp_batch
 
 DATA = Path(__file__).parent / "data"
 TSV = DATA / "trdimp_state_dict.tsv"
@@ -149,11 +150,7 @@ def test_gaussian_label_function_formula():
 
 
 def _tiny_batch(seq: int = 2):
-    g = torch.Generator().manual_seed(2)
-    tr, te = torch.randn(2, seq, 3, 64, 64, generator=g), torch.randn(2, seq, 3, 64, 64, generator=g)
-    bb = torch.tensor([16.0, 18.0, 24.0, 20.0]).repeat(2, seq, 1)
-    props = torch.tensor([14.0, 15.0, 26.0, 22.0]).repeat(2, seq, 4, 1)
-    return tr, te, bb, props
+    return tiny_dimp_batch(seed=2, seq=seq, num_test=2, num_proposals=4, box=(16, 18, 24, 20))
 
 
 def test_tiny_trdimp_training_forward_and_backward():

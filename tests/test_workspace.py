@@ -636,6 +636,15 @@ def _workspace_run_tracker(trained, *args: str, **env: str) -> subprocess.Comple
                           cwd=trained.cwd, capture_output=True, text=True, timeout=300, env=full_env)
 
 
+def _assert_tracked_with(proc: subprocess.CompletedProcess, param: str, newest: Path, train_name: str) -> None:
+    """The run succeeded and named, once, the newest checkpoint of ``slt <train_name>`` as its network
+    (although parameters() runs once per sequence)."""
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log
+    used = f"{param}: using {newest} (newest checkpoint of training run slt {train_name})"
+    assert proc.stderr.count(used) == 1, log
+
+
 def test_training_line_is_printed_once(trained):
     assert trained.train.returncode == 0, trained.train.stdout + trained.train.stderr
     assert trained.train.stdout.count("Training:") == 1, trained.train.stdout
@@ -649,10 +658,8 @@ def test_tracker_finds_the_checkpoint_training_just_wrote(trained):
     newest = sorted(trained.checkpoint_dir.glob("TransT_ep*.pth.tar"))[-1]
     proc = _workspace_run_tracker(trained, "slt_transt", "slt_transt_tiny", "--dataset_name", "got10k_val",
                                   "--runid", "7")
+    _assert_tracked_with(proc, "slt_transt_tiny", newest, "transt_slt_tiny")
     log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log
-    used = f"slt_transt_tiny: using {newest} (newest checkpoint of training run slt transt_slt_tiny)"
-    assert proc.stderr.count(used) == 1, log  # once, although parameters() runs once per sequence
     results = trained.results_path / "slt_transt" / "slt_transt_tiny_007"
     for name, gt in gts.items():
         assert (results / f"{name}.txt").is_file(), log
@@ -710,7 +717,9 @@ def test_training_shim_reports_a_missing_dataset_in_one_line(trained):
 # ----------------------------------------------------------------------------------------------
 def test_trdimp_slt_tiny_trains_and_tracks_through_the_workspace(tmp_path):
     """`python ltr/run_training.py slt trdimp_slt_tiny`, then `python pytracking/run_tracker.py slt_trdimp
-    slt_trdimp_tiny` on the checkpoint it wrote (given through $SLT_TINY_DIMP_NET as its folder)."""
+    slt_trdimp_tiny`: no net_path, no $SLT_TINY_DIMP_NET, nothing copied: the tracker finds the newest
+    epoch that training wrote to checkpoints/ltr/slt/trdimp_slt_tiny/ and names it once. Before training,
+    the same command fails in one `error:` line."""
     import numpy as np
     ns = make_workspace(tmp_path)
     assert install(ns.root).ok
@@ -722,20 +731,29 @@ def test_trdimp_slt_tiny_trains_and_tracks_through_the_workspace(tmp_path):
     cwd.mkdir()
     env = subprocess_env(SLT_DEVICE="cpu", TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1")
     env.pop("SLT_TINY_DIMP_PRETRAINED", None)
+    env.pop("SLT_TINY_DIMP_NET", None)
+    gts = write_got10k_val(ns.got10k_path)
+    track_cmd = [sys.executable, str(ns.root / "pytracking/run_tracker.py"), "slt_trdimp", "slt_trdimp_tiny",
+                 "--dataset_name", "got10k_val", "--threads", "0"]
+    ckpt_dir = ns.workspace_dir / "checkpoints" / "ltr" / "slt" / "trdimp_slt_tiny"
+    untrained = subprocess.run(track_cmd, cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
+    errors = [line for line in untrained.stderr.splitlines() if line.strip()]
+    assert untrained.returncode == 1, untrained.stdout + untrained.stderr
+    assert errors == [f"error: slt_trdimp_tiny: no network to track with: no net_path given, $SLT_TINY_DIMP_NET not "
+                      f"set, no *_epNNNN.pth.tar in {ckpt_dir}; train it with `python ltr/run_training.py slt "
+                      f"trdimp_slt_tiny` (or slt-train), or pass net_path=<file or checkpoint folder>"], \
+        untrained.stderr
+    assert not (ns.results_path / "slt_trdimp").exists()
     train = subprocess.run([sys.executable, str(ns.root / "ltr/run_training.py"), "slt", "trdimp_slt_tiny"],
                            cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
     log = train.stdout + train.stderr
     assert train.returncode == 0, log
     assert train.stdout.count("Training:  slt  trdimp_slt_tiny") == 1
-    ckpt_dir = ns.workspace_dir / "checkpoints" / "ltr" / "slt" / "trdimp_slt_tiny"
-    assert (ckpt_dir / "TrDiMPnet_ep0001.pth.tar").is_file(), log
-    gts = write_got10k_val(ns.got10k_path)
-    track = subprocess.run([sys.executable, str(ns.root / "pytracking/run_tracker.py"), "slt_trdimp",
-                            "slt_trdimp_tiny", "--dataset_name", "got10k_val", "--threads", "0"],
-                           cwd=cwd, capture_output=True, text=True, timeout=600,
-                           env=dict(env, SLT_TINY_DIMP_NET=str(ckpt_dir)))
+    newest = ckpt_dir / "TrDiMPnet_ep0001.pth.tar"
+    assert newest.is_file(), log
+    track = subprocess.run(track_cmd, cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
+    _assert_tracked_with(track, "slt_trdimp_tiny", newest, "trdimp_slt_tiny")
     log = track.stdout + track.stderr
-    assert track.returncode == 0, log
     results = ns.results_path / "slt_trdimp" / "slt_trdimp_tiny"
     for name, gt in gts.items():
         assert (results / f"{name}.txt").is_file(), log

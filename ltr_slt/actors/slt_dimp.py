@@ -38,11 +38,10 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
-from ltr_slt.actors.slt_transt import LossNormaliser
+from ltr_slt.actors.base import LossNormaliser, SLTActorBase
 from ltr_slt.models.loss.iou_regression import (ATOM_SIGMA_FACTORS, GMM_GT_SIGMA, GMM_PROPOSAL_SIGMA,
                                                 iou_mse_per_frame, kl_regression_per_frame, perturb_boxes,
                                                 sample_box_gmm)
-from ltr_slt.slt.reward import self_critical_loss
 from ltr_slt.slt.trajectory import Trajectory
 from pytracking_slt.tracker.dimp.batched import BatchedDiMP, DiMPState, DiMPStepOutput
 from pytracking_slt.tracker.dimp.sampling import normalize_patches
@@ -101,7 +100,7 @@ def gt_in_sample(gt_xywh: torch.Tensor, centers: torch.Tensor, sides: torch.Tens
     return torch.cat([c - (wh - 1) / 2, wh], -1)
 
 
-class SLTDiMPActor:
+class SLTDiMPActor(SLTActorBase):
     """``prepare(traj)`` once per iteration, then ``learn(chunk, advantages, normaliser) -> (loss, stats)``.
 
     Settings read (defaults = SLT-TrDiMP): ``slt_loss_weight`` 4, ``use_rl_objective`` True,
@@ -114,11 +113,8 @@ class SLTDiMPActor:
 
     def __init__(self, net: nn.Module, policy: Any, settings: Any = None, net_opt_iter: int = 5,
                  sample_size: int = 352) -> None:
-        self.net = net
-        self.policy = policy
-        get = (lambda k, d: getattr(settings, k, d)) if settings is not None else (lambda k, d: d)
-        self.slt_loss_weight = float(get("slt_loss_weight", 4.0))
-        self.use_rl_objective = bool(get("use_rl_objective", True))
+        super().__init__(net, policy, settings, slt_loss_weight=4.0)
+        get = lambda k, d: self.setting(settings, k, d)  # noqa: E731
         self.iou_loss = str(get("iou_loss", "kl"))
         if self.iou_loss not in IOU_LOSSES:
             raise ValueError(f"settings.iou_loss={self.iou_loss!r}: expected one of {IOU_LOSSES}")
@@ -133,22 +129,6 @@ class SLTDiMPActor:
         self.sample_size = int(sample_size)
         set_iou_net_trainable(self.net, self.train_iou_net)
         self.net.eval()
-
-    # -- ltr actor protocol -----------------------------------------------------------------
-    def train(self, mode: bool = True) -> None:
-        """SLT keeps the network in eval mode in both phases (BN running stats, as the rollout)."""
-        self.net.eval()
-
-    def eval(self) -> None:
-        self.net.eval()
-
-    def to(self, device: torch.device | str) -> "SLTDiMPActor":
-        self.net.to(device)
-        return self
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.net.parameters()).device
 
     # -- once per iteration -----------------------------------------------------------------
     @torch.no_grad()
@@ -200,16 +180,10 @@ class SLTDiMPActor:
         if not chunk.recorded or chunk.template_crops is None or chunk.extras is None:
             raise ValueError("trajectory chunk has no recorded samples / proposals (rollout(record=True) and "
                              "SLTDiMPActor.prepare are required)")
-        if advantages.shape != chunk.frame_mask.shape:
-            raise ValueError(f"advantages {tuple(advantages.shape)} must match the chunk's frames "
-                             f"{tuple(chunk.frame_mask.shape)}")
-        norm = normaliser or self.normaliser(chunk)
-        device = self.device
-        chunk = chunk.to(device)
-        advantages = advantages.to(device)
+        chunk, advantages, norm = self._chunk_on_device(chunk, advantages, normaliser)
         mask = chunk.frame_mask  # [T-1, n]
         if not bool(mask.any()):
-            return sum(p.sum() * 0.0 for p in self.net.parameters()), {}
+            return self._zero_loss(), {}
 
         scores, iou = self.forward(chunk)
         valid = chunk.valid.to(torch.float32)
@@ -225,14 +199,9 @@ class SLTDiMPActor:
 
         t_idx, c_idx = mask.nonzero(as_tuple=True)  # real tracked frames
         out = {"scores": scores[t_idx, c_idx]}  # [M, H, W]
-        if self.use_rl_objective:
-            logp = self.policy.log_prob(out, chunk.actions[t_idx, c_idx])  # [M]
-            loss_sl = self_critical_loss(logp, advantages[t_idx, c_idx], norm.num_frames)
-            total = total + self.slt_loss_weight * loss_sl
-            stats["Loss/sl_clf"] = float(loss_sl.detach())
+        term = self._self_critical_term(out, chunk, advantages, t_idx, c_idx, norm, stats)
+        if term is not None:
+            total = total + term
         with torch.no_grad():
-            logq = torch.log_softmax(self.policy.logits(out).float(), -1)
-            stats["entropy"] = float(-(logq.exp() * logq).sum()) / max(norm.num_frames, 1.0)
-        total = total * norm.scale
-        stats["Loss/total"] = float(total.detach()) / norm.scale
-        return total, stats
+            stats["entropy"] = self._entropy(self.policy.logits(out), norm)
+        return self._scaled(total, norm, stats), stats

@@ -19,36 +19,23 @@ code: the recomputed log-probabilities must be those of the policy that acted.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ltr_slt.actors.base import LossNormaliser, SLTActorBase
 from ltr_slt.data.crop import normalize_crops
 from ltr_slt.models.loss import SLT_BOX_WEIGHT_DICT, box_loss_terms, positive_mask
-from ltr_slt.slt.reward import self_critical_loss
 from ltr_slt.slt.trajectory import Trajectory, xywh_to_cxcywh_normalised
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LossNormaliser", "SLTTransTActor"]
-
-@dataclass
-class LossNormaliser:
-    """Iteration-wide totals that every chunk divides by (see the module docstring)."""
-
-    num_frames: float  # real tracked frames (RL term)
-    num_pos: float  # positive cells over valid frames (box losses)
-    ce_weight: float = 0.0  # sum of CE token weights over valid frames (SS ablation's CE term)
-    scale: float = 1.0  # world size under DDP (ranks average their gradients)
-
-    def as_tensor(self) -> torch.Tensor:
-        return torch.tensor([self.num_frames, self.num_pos, self.ce_weight], dtype=torch.float64)
+__all__ = ["LossNormaliser", "SLTTransTActor"]  # LossNormaliser: from ltr_slt.actors.base
 
 
-class SLTTransTActor:
+class SLTTransTActor(SLTActorBase):
     """``learn(trajectory_chunk, advantages, normaliser) -> (loss, stats)`` for TransT.
 
     Settings read (with defaults): ``slt_loss_weight`` 15, ``use_rl_objective`` True (False = the
@@ -61,33 +48,14 @@ class SLTTransTActor:
 
     def __init__(self, net: nn.Module, policy: Any, box_loss: Optional[Callable] = None,
                  settings: Any = None) -> None:
-        self.net = net
-        self.policy = policy
+        super().__init__(net, policy, settings, slt_loss_weight=15.0)
         self.box_loss = box_loss or box_loss_terms
-        get = (lambda k, d: getattr(settings, k, d)) if settings is not None else (lambda k, d: d)
-        self.slt_loss_weight = float(get("slt_loss_weight", 15.0))
-        self.use_rl_objective = bool(get("use_rl_objective", True))
+        get = lambda k, d: self.setting(settings, k, d)  # noqa: E731
         self.loss_weight = dict(get("loss_weight", None) or SLT_BOX_WEIGHT_DICT)
         self.ss_ce_weight = float(get("ss_ce_weight", 0.0))
         self.eos_coef = float(get("eos_coef", 0.0625))
         self.matcher_clamp = bool(get("matcher_clamp", True))
         self.net.eval()
-
-    # -- ltr actor protocol -----------------------------------------------------------------
-    def train(self, mode: bool = True) -> None:
-        """SLT keeps the network in eval mode in both phases (see module docstring)."""
-        self.net.eval()
-
-    def eval(self) -> None:
-        self.net.eval()
-
-    def to(self, device: torch.device | str) -> "SLTTransTActor":
-        self.net.to(device)
-        return self
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.net.parameters()).device
 
     # -- helpers ----------------------------------------------------------------------------
     @property
@@ -124,18 +92,11 @@ class SLTTransTActor:
         """
         if not chunk.recorded or chunk.template_crops is None or chunk.gt_crop is None:
             raise ValueError("trajectory chunk has no recorded crops (rollout(record=True) is required)")
-        if advantages.shape != chunk.frame_mask.shape:
-            raise ValueError(f"advantages {tuple(advantages.shape)} must match the chunk's frames "
-                             f"{tuple(chunk.frame_mask.shape)}")
-        norm = normaliser or self.normaliser(chunk)
-        device = self.device
-        chunk = chunk.to(device)
-        advantages = advantages.to(device)
+        chunk, advantages, norm = self._chunk_on_device(chunk, advantages, normaliser)
 
         t_idx, c_idx = chunk.frame_mask.nonzero(as_tuple=True)  # M real tracked frames (time-major)
         if t_idx.numel() == 0:
-            zero = sum(p.sum() * 0.0 for p in self.net.parameters())
-            return zero, {}
+            return self._zero_loss(), {}
         search = normalize_crops(chunk.search_crops[t_idx, c_idx])  # [M, 3, S, S]
         template = normalize_crops(chunk.template_crops)  # [n, 3, s, s]
         tf = self.net.encode_template(template).index_select(c_idx)  # template grads flow per clip
@@ -154,22 +115,15 @@ class SLTTransTActor:
                                    "bbox_iou": float(terms.iou.sum()) / pos}
 
         logits = self.policy.logits(out)  # [M, A] float32
-        if self.use_rl_objective:
-            logp = self.policy.log_prob(out, chunk.actions[t_idx, c_idx])  # [M]
-            loss_sl = self_critical_loss(logp, advantages[t_idx, c_idx], norm.num_frames)
-            total = total + self.slt_loss_weight * loss_sl
-            stats["Loss/sl_clf"] = float(loss_sl.detach())
+        term = self._self_critical_term(out, chunk, advantages, t_idx, c_idx, norm, stats)
+        if term is not None:
+            total = total + term
         if self.ss_ce_weight > 0:
             loss_ce = self._ce_sum(out["pred_logits"], mask, valid) / max(norm.ce_weight, 1e-12)
             total = total + self.ss_ce_weight * loss_ce
             stats["Loss/ce"] = float(loss_ce.detach())
-        with torch.no_grad():
-            logq = torch.log_softmax(logits.detach().float(), -1)
-            entropy = -(logq.exp() * logq).sum(-1)  # [M]
-            stats["entropy"] = float(entropy.sum()) / max(norm.num_frames, 1.0)
-        total = total * norm.scale
-        stats["Loss/total"] = float(total.detach()) / norm.scale
-        return total, stats
+        stats["entropy"] = self._entropy(logits, norm)
+        return self._scaled(total, norm, stats), stats
 
     def _ce_sum(self, logits: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         """TransT's weighted CE as a *sum* (positives weight 1, background eos_coef; valid frames)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Callable
+from typing import Callable, Optional
 
 _OWN_PACKAGES = ("ltr_slt", "pytracking_slt")
 
@@ -35,3 +35,18 @@ def run_cli(body: Callable[[], int]) -> int:
         print(f"error: {err}", file=sys.stderr)
         print("(set SLT_TRACEBACK=1 to see where it was raised)", file=sys.stderr)
         return 1
+
+
+def device_arg_status(device: Optional[str]) -> int:
+    """Exit status of a CLI's ``--device`` check: 0 when absent or usable here, else 2 after the one
+    ``error:`` line naming the value (a bad argument, before anything is loaded)."""
+    if not device:
+        return 0
+    from ltr_slt.admin.devices import DeviceError, check_device
+
+    try:
+        check_device(device)
+    except DeviceError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["Policy", "TransTPolicy", "MeanMaxPolicy", "WindowedScoreMapPolicy", "hanning_window"]
+__all__ = ["Policy", "WindowedSigmoidPolicy", "TransTPolicy", "MeanMaxPolicy", "WindowedScoreMapPolicy", "hanning_window"]
 
 NetOutput = Dict[str, torch.Tensor]
 
@@ -88,20 +88,49 @@ class Policy(abc.ABC):
         return -(logp.exp() * logp).sum(dim=-1)
 
 
-class TransTPolicy(Policy):
+class WindowedSigmoidPolicy(Policy):
+    """TransT's policy transform on window-blended scores ``p`` in [0, 1] (:meth:`blended`, per family):
+    stable inverse sigmoid ``isig_eps(p)`` -> ``softmax(temperature * z)``; greedy = ``argmax p``."""
+
+    def __init__(self, window_influence: float = 0.49, temperature: float = 4.0, sig_eps: float = 0.01) -> None:
+        name = type(self).__name__
+        if not 0.0 <= window_influence <= 1.0:
+            raise ValueError(f"{name}: window_influence must be in [0, 1], got {window_influence}")
+        if not temperature > 0:
+            raise ValueError(f"{name}: temperature must be > 0, got {temperature}")
+        if not 0.0 < sig_eps < 0.5:
+            raise ValueError(f"{name}: sig_eps must be in (0, 0.5), got {sig_eps}")
+        self.window_influence = float(window_influence)
+        self.temperature = float(temperature)
+        self.sig_eps = float(sig_eps)
+
+    @property
+    def max_abs_logit(self) -> float:
+        """Bound on ``|logits|``: ``temperature * logit(1 - sig_eps)``."""
+        return self.temperature * math.log((1.0 - self.sig_eps) / self.sig_eps)
+
+    @abc.abstractmethod
+    def blended(self, out: NetOutput) -> torch.Tensor:
+        """Window-blended scores ``[B, A]`` in [0, 1]."""
+
+    def greedy_from_output(self, out: NetOutput) -> torch.Tensor:
+        """``argmax(p)``, taken before the monotone inverse sigmoid so float rounding can never merge two
+        nearly equal scores into a tie."""
+        return self.blended(out).argmax(dim=-1)
+
+    def logits(self, out: NetOutput) -> torch.Tensor:
+        """``temperature * isig_eps(p)`` ``[B, A]``, bounded by :attr:`max_abs_logit`."""
+        eps = self.sig_eps
+        p = eps + (1.0 - 2.0 * eps) * self.blended(out)  # in [eps, 1 - eps]
+        return self.temperature * (torch.log(p) - torch.log1p(-p))
+
+
+class TransTPolicy(WindowedSigmoidPolicy):
     """TransT's SLT policy: window-blended foreground score -> stable inverse sigmoid -> softmax(T z)."""
 
     def __init__(self, window_influence: float = 0.49, temperature: float = 4.0, sig_eps: float = 0.01,
                  feature_size: int = 32) -> None:
-        if not 0.0 <= window_influence <= 1.0:
-            raise ValueError(f"TransTPolicy: window_influence must be in [0, 1], got {window_influence}")
-        if not temperature > 0:
-            raise ValueError(f"TransTPolicy: temperature must be > 0, got {temperature}")
-        if not 0.0 < sig_eps < 0.5:
-            raise ValueError(f"TransTPolicy: sig_eps must be in (0, 0.5), got {sig_eps}")
-        self.window_influence = float(window_influence)
-        self.temperature = float(temperature)
-        self.sig_eps = float(sig_eps)
+        super().__init__(window_influence, temperature, sig_eps)
         self.feature_size = int(feature_size)
         self._window_cpu = hanning_window(self.feature_size)  # [A]
         self._window_cache: Dict[torch.device, torch.Tensor] = {}
@@ -113,11 +142,6 @@ class TransTPolicy(Policy):
     @property
     def num_actions(self) -> int:
         return self.feature_size * self.feature_size
-
-    @property
-    def max_abs_logit(self) -> float:
-        """Bound on ``|logits|``: ``temperature * logit(1 - sig_eps)``."""
-        return self.temperature * math.log((1.0 - self.sig_eps) / self.sig_eps)
 
     def window(self, device: torch.device | str = "cpu") -> torch.Tensor:
         """The float32 Hanning window ``[A]`` on ``device`` (cached per device)."""
@@ -145,18 +169,6 @@ class TransTPolicy(Policy):
         s = self.scores(out)
         w = self.window_influence
         return (1.0 - w) * s + w * self.window(s.device)
-
-    def greedy_from_output(self, out: NetOutput) -> torch.Tensor:
-        """``argmax(pscore)``: the classic TransT decision, taken before the monotone inverse sigmoid
-        so float rounding can never merge two nearly equal scores into a tie."""
-        return self.blended(out).argmax(dim=-1)
-
-    def logits(self, out: NetOutput) -> torch.Tensor:
-        """``temperature * isig_eps(pscore)`` ``[B, A]``, bounded by :attr:`max_abs_logit`."""
-        p = self.blended(out)
-        eps = self.sig_eps
-        p = eps + (1.0 - 2.0 * eps) * p  # in [eps, 1 - eps]
-        return self.temperature * (torch.log(p) - torch.log1p(-p))
 
 
 class MeanMaxPolicy(Policy):
@@ -218,24 +230,13 @@ class MeanMaxPolicy(Policy):
         return MeanMaxPolicy.cells(actions, map_size).float() - centre
 
 
-class WindowedScoreMapPolicy(Policy):
+class WindowedScoreMapPolicy(WindowedSigmoidPolicy):
     """TransT's policy transform on a generic score map (an option for DiMP-family trackers).
 
     ``p = (1 - w) * clamp(s, 0, 1) + w * hanning`` (2-D Hann window of the map size), then the stable
     inverse sigmoid and ``softmax(temperature * z)`` exactly as :class:`TransTPolicy`. The greedy action
     is ``argmax p``: the window changes the tracker's own decision, unlike :class:`MeanMaxPolicy`.
     """
-
-    def __init__(self, window_influence: float = 0.49, temperature: float = 4.0, sig_eps: float = 0.01) -> None:
-        if not 0.0 <= window_influence <= 1.0:
-            raise ValueError(f"WindowedScoreMapPolicy: window_influence must be in [0, 1], got {window_influence}")
-        if not temperature > 0:
-            raise ValueError(f"WindowedScoreMapPolicy: temperature must be > 0, got {temperature}")
-        if not 0.0 < sig_eps < 0.5:
-            raise ValueError(f"WindowedScoreMapPolicy: sig_eps must be in (0, 0.5), got {sig_eps}")
-        self.window_influence = float(window_influence)
-        self.temperature = float(temperature)
-        self.sig_eps = float(sig_eps)
 
     def __repr__(self) -> str:
         return (f"WindowedScoreMapPolicy(window_influence={self.window_influence}, temperature={self.temperature}, "
@@ -247,11 +248,3 @@ class WindowedScoreMapPolicy(Policy):
         win = torch.from_numpy(np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)).to(s.device)
         wi = self.window_influence
         return ((1.0 - wi) * s.clamp(0.0, 1.0) + wi * win).flatten(1)  # [B, H*W]
-
-    def greedy_from_output(self, out: NetOutput) -> torch.Tensor:
-        return self.blended(out).argmax(dim=-1)
-
-    def logits(self, out: NetOutput) -> torch.Tensor:
-        eps = self.sig_eps
-        p = eps + (1.0 - 2.0 * eps) * self.blended(out)
-        return self.temperature * (torch.log(p) - torch.log1p(-p))

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 
-from ltr_slt.actors.slt_transt import LossNormaliser
+from ltr_slt.actors.base import LossNormaliser
 from ltr_slt.admin import distributed
 from ltr_slt.slt.reward import RewardResult, broadcast_advantages, compute_rewards
 from ltr_slt.slt.rollout import NonFiniteRolloutError, rollout

@@ -3,15 +3,22 @@
 Every released file of the family sets the same ~45 attributes; they differ in a handful
 (``architectures.md`` 7.2-7.3, ``slt_algorithm.md`` 9). :data:`VARIANTS` holds each file's values as
 the difference from DiMP-50's; :func:`dimp_parameters` builds a ``TrackerParams`` from a variant name.
+
+Which network a parameter file uses follows the rule every family shares
+(:func:`pytracking_slt.workspace.weights.tracker_weights`): ``net_path``; for tiny files
+``$SLT_TINY_DIMP_NET``; the released file name in the network folders; the newest checkpoint that the
+file's training run wrote to ``<workspace_dir>/checkpoints/ltr/slt/<settings name>/``. The file used
+is printed once.
 """
 from __future__ import annotations
 
 import copy
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from pytracking_slt.parameter.params import TrackerParams
 from pytracking_slt.tracker.base.net_wrappers import NetWithBackbone, default_device
+from pytracking_slt.workspace.weights import default_tracker_weights, tracker_weights
 
 __all__ = ["VARIANTS", "WEIGHTS", "TINY_DIMP_NET_ENV_VAR", "dimp_parameters", "tiny_dimp_parameters",
            "slt_rollout_overrides"]
@@ -77,7 +84,8 @@ WEIGHTS = {"dimp50": "dimp50.pth", "super_dimp": "super_dimp.pth.tar", "trdimp":
 
 
 def dimp_parameters(variant: str, net_path: Optional[str] = None, device: Optional[str] = None,
-                    use_gpu: bool = True, net: Any = None, **overrides: Any) -> TrackerParams:
+                    use_gpu: bool = True, net: Any = None, train_settings: Optional[Tuple[str, str]] = None,
+                    **overrides: Any) -> TrackerParams:
     """TrackerParams of ``variant`` (a key of :data:`VARIANTS`) for the DiMP-family tracker.
 
     Args:
@@ -85,6 +93,8 @@ def dimp_parameters(variant: str, net_path: Optional[str] = None, device: Option
             looked up in ``network_path`` / ``pretrained_networks`` when the tracker first initialises).
         device: 'cpu', 'cuda', 'cuda:1' ...; default ``$SLT_DEVICE``, else cuda when available.
         net: an in-memory network (or wrapper) to use instead of loading ``net_path``.
+        train_settings: ``(train_module, train_name)`` whose newest training checkpoint is used when no
+            ``net_path`` is given and the released file is in no network folder.
         **overrides: any tracker parameter (e.g. ``num_init_random_boxes=0``, ``seed=3``).
     """
     if variant not in VARIANTS:
@@ -98,6 +108,8 @@ def dimp_parameters(variant: str, net_path: Optional[str] = None, device: Option
         setattr(params, name, value)
     params.seed = 0  # per-sequence RNG seed (init shifts, dropout, jitter boxes)
     path = str(net_path or WEIGHTS[variant])
+    if not net_path and net is None and train_settings is not None:
+        path = default_tracker_weights(path, train_settings)
     params.net_path = path
     params.net = net if net is not None else NetWithBackbone(net_path=path, use_gpu=use_gpu, device=params.device)
     for name, value in overrides.items():
@@ -106,14 +118,21 @@ def dimp_parameters(variant: str, net_path: Optional[str] = None, device: Option
 
 
 def tiny_dimp_parameters(variant: str, param_name: str, net_path: Optional[str] = None,
-                         device: Optional[str] = None, **overrides: Any) -> TrackerParams:
-    """``variant``'s values with a tiny checkpoint from ``net_path`` or ``$SLT_TINY_DIMP_NET`` (CPU by default)."""
+                         device: Optional[str] = None, train_settings: Optional[Tuple[str, str]] = None,
+                         **overrides: Any) -> TrackerParams:
+    """``variant``'s values with a tiny checkpoint (CPU unless told otherwise).
+
+    The checkpoint comes from ``net_path``, ``$SLT_TINY_DIMP_NET`` (file or checkpoint folder), or the
+    newest checkpoint of the training run ``train_settings`` (e.g. ``('slt', 'trdimp_slt_tiny')``) in this
+    workspace; an in-memory ``net=`` override needs none. Nothing found:
+    :class:`~pytracking_slt.workspace.weights.WeightsNotFoundError` naming ``param_name`` and what was tried.
+    """
     from pytracking_slt.tracker.dimp.tiny import register_tiny_factories
 
     register_tiny_factories()
-    path = net_path or os.environ.get(TINY_DIMP_NET_ENV_VAR, "")
-    if not path and "net" not in overrides:
-        raise FileNotFoundError(f"{param_name}: no checkpoint given; pass net_path=... or set "
-                                f"${TINY_DIMP_NET_ENV_VAR} to a tiny DiMP-family checkpoint file or folder")
-    return dimp_parameters(variant, path or "<in-memory>", device=device or os.environ.get("SLT_DEVICE") or "cpu",
+    if "net" in overrides:
+        path = net_path or "<in-memory>"
+    else:
+        path = tracker_weights(param_name, net_path, env_var=TINY_DIMP_NET_ENV_VAR, train_settings=train_settings)
+    return dimp_parameters(variant, path, device=device or os.environ.get("SLT_DEVICE") or "cpu",
                            use_gpu=False, **overrides)

@@ -12,7 +12,7 @@ from typing import Any, Optional, Tuple
 
 from pytracking_slt.parameter.params import TrackerParams
 from pytracking_slt.tracker.base.net_wrappers import NetWithBackbone, default_device
-from pytracking_slt.workspace.weights import WeightsNotFoundError, tracker_weights
+from pytracking_slt.workspace.weights import default_tracker_weights, tracker_weights
 
 __all__ = ["TINY_NET_ENV_VAR", "transt_parameters", "tiny_transt_parameters"]
 
@@ -50,11 +50,7 @@ def transt_parameters(net_path: str, device: Optional[str] = None, use_gpu: bool
     params.temperature = 4.0
     params.sig_eps = 0.01
     if net is None and train_settings is not None:
-        try:
-            net_path = tracker_weights(f"{train_settings[0]}/{train_settings[1]} parameters", file_name=str(net_path),
-                                       train_settings=train_settings)
-        except WeightsNotFoundError:
-            pass  # lazy: the tracker's first initialize() reports every folder consulted
+        net_path = default_tracker_weights(str(net_path), train_settings)
     params.net_path = str(net_path)
     params.net = net if net is not None else NetWithBackbone(net_path=str(net_path), use_gpu=use_gpu,
                                                              device=params.device)

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["KNOWN_WEIGHTS", "SearchDir", "WeightsNotFoundError", "find_weights", "resolve_weights",
            "settings_weight_dirs", "weight_search_dirs", "training_checkpoint_dir", "latest_training_checkpoint",
-           "tracker_weights", "announce_weights"]
+           "tracker_weights", "default_tracker_weights", "announce_weights"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -253,3 +253,15 @@ def tracker_weights(caller: str, net_path: Optional[str] = None, *, env_var: Opt
             if train_settings else "")
     raise WeightsNotFoundError(f"{caller}: no network to track with: no net_path given, " + ", ".join(tried)
                                + hint + ", or pass net_path=<file or checkpoint folder>")
+
+
+def default_tracker_weights(file_name: str, train_settings: Tuple[str, str]) -> str:
+    """A full-size parameter file's network when no ``net_path`` is given: ``file_name`` from the network
+    folders, else the newest checkpoint of the training run ``train_settings`` (:func:`tracker_weights`,
+    announced once). Neither there: ``file_name`` itself, so that loading (lazy, at the tracker's first
+    ``initialize``) fails listing every folder consulted."""
+    try:
+        return tracker_weights(f"{train_settings[0]}/{train_settings[1]} parameters", file_name=file_name,
+                               train_settings=train_settings)
+    except WeightsNotFoundError:
+        return file_name

@@ -16,7 +16,7 @@ from torch import nn
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Bottleneck", "ResNet123", "resnet50_layer3", "load_imagenet_weights"]
+__all__ = ["Bottleneck", "ResNetBase", "ResNet123", "resnet50_layer3", "load_imagenet_weights"]
 
 
 class Bottleneck(nn.Module):
@@ -45,37 +45,17 @@ class Bottleneck(nn.Module):
         return self.relu(out + identity)
 
 
-class ResNet123(nn.Module):
-    """Stem + layer1..layer3; output = layer3 with ``out_channels = 4 * 4 * width`` at stride 8.
+class ResNetBase(nn.Module):
+    """The parts every ResNet body here shares: the stem (7x7/2 conv, BN, ReLU, 3x3/2 max-pool), bottleneck
+    stages and ltr's initialisation. Modules are created in ltr's order, so a seeded build draws the same
+    initial weights as ltr's."""
 
-    Args:
-        layers: blocks in layer1, layer2, layer3 ((3, 4, 6) for ResNet-50).
-        width: planes of layer1 (64 for ResNet-50); layer2/3 use 2x/4x.
-    """
-
-    stride = 8
-
-    def __init__(self, layers: Sequence[int] = (3, 4, 6), width: int = 64) -> None:
-        super().__init__()
-        if len(layers) != 3 or min(layers) < 1:
-            raise ValueError(f"ResNet123 needs 3 positive block counts, got layers={tuple(layers)}")
+    def _build_stem(self, width: int) -> None:
         self.inplanes = width
         self.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.layer1 = self._make_layer(width, layers[0])
-        self.layer2 = self._make_layer(2 * width, layers[1], stride=2)
-        self.layer3 = self._make_layer(4 * width, layers[2], stride=1, dilation=2)
-        self.out_channels = 4 * width * Bottleneck.expansion
-
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                n = m.kernel_size[0] * m.kernel_size[1] * m.out_channels
-                m.weight.data.normal_(0, math.sqrt(2.0 / n))
-            elif isinstance(m, nn.BatchNorm2d):
-                m.weight.data.fill_(1)
-                m.bias.data.zero_()
 
     def _make_layer(self, planes: int, blocks: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
         downsample = None
@@ -90,6 +70,38 @@ class ResNet123(nn.Module):
         self.inplanes = planes * Bottleneck.expansion
         layer += [Bottleneck(self.inplanes, planes) for _ in range(1, blocks)]
         return nn.Sequential(*layer)
+
+    def _init_weights(self) -> None:
+        """ltr's ResNet initialisation: conv N(0, sqrt(2 / (k*k*out))), BN weight 1 / bias 0."""
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                n = m.kernel_size[0] * m.kernel_size[1] * m.out_channels
+                m.weight.data.normal_(0, math.sqrt(2.0 / n))
+            elif isinstance(m, nn.BatchNorm2d):
+                m.weight.data.fill_(1)
+                m.bias.data.zero_()
+
+
+class ResNet123(ResNetBase):
+    """Stem + layer1..layer3; output = layer3 with ``out_channels = 4 * 4 * width`` at stride 8.
+
+    Args:
+        layers: blocks in layer1, layer2, layer3 ((3, 4, 6) for ResNet-50).
+        width: planes of layer1 (64 for ResNet-50); layer2/3 use 2x/4x.
+    """
+
+    stride = 8
+
+    def __init__(self, layers: Sequence[int] = (3, 4, 6), width: int = 64) -> None:
+        super().__init__()
+        if len(layers) != 3 or min(layers) < 1:
+            raise ValueError(f"ResNet123 needs 3 positive block counts, got layers={tuple(layers)}")
+        self._build_stem(width)
+        self.layer1 = self._make_layer(width, layers[0])
+        self.layer2 = self._make_layer(2 * width, layers[1], stride=2)
+        self.layer3 = self._make_layer(4 * width, layers[2], stride=1, dilation=2)
+        self.out_channels = 4 * width * Bottleneck.expansion
+        self._init_weights()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # [B, w, H/4, W/4]

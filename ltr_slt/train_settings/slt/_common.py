@@ -8,7 +8,7 @@ Every value lives on ``settings`` (plain, picklable attributes: they go into eac
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["SLT_TRANST_DEFAULTS", "apply_defaults", "transt_param_groups", "build_optimizer",
            "build_lr_scheduler", "build_tracker_and_actor", "build_loader", "build_spatial_augmentation",
-           "resolve_pretrained", "train_slt_transt"]
+           "resolve_pretrained", "train_slt", "train_slt_transt"]
 
 # The paper's / official SLT-TransT values (slt_algorithm.md 2.1, 8.1, 10, 15).
 SLT_TRANST_DEFAULTS: Dict[str, Any] = {
@@ -154,8 +154,12 @@ def resolve_pretrained(settings: Any) -> str:
     return resolve_weights(str(settings.pretrained_net), settings)
 
 
-def train_slt_transt(settings: Any, net: torch.nn.Module, datasets: Sequence[Any]) -> Any:
-    """Wire everything and train ``settings.num_epochs`` epochs (resuming the latest checkpoint)."""
+def train_slt(settings: Any, net: torch.nn.Module, datasets: Sequence[Any],
+              build_tracker_and_actor: Callable[[torch.nn.Module, Any, torch.device], Tuple[Any, Any]],
+              build_optimizer: Callable[[torch.nn.Module, Any], torch.optim.Optimizer], details: str = "") -> Any:
+    """Every family's wiring: the family's rollout tracker and actor (one policy object), the clip loader,
+    its optimiser, StepLR, :class:`SLTTrainer`; trains ``settings.num_epochs`` epochs (resuming the
+    latest checkpoint). ``details`` is appended to the one log line that describes the run."""
     from ltr_slt.trainers.base_trainer import resolve_device
     from ltr_slt.trainers.slt_trainer import SLTTrainer
 
@@ -168,7 +172,13 @@ def train_slt_transt(settings: Any, net: torch.nn.Module, datasets: Sequence[Any
     optimizer = build_optimizer(net, settings)
     lr_scheduler = build_lr_scheduler(optimizer, settings)
     trainer = SLTTrainer(actor, [loader], optimizer, settings, lr_scheduler, tracker=tracker)
-    logger.info("SLT training on %s: %d clips x %d frames, %d epochs x %d clips", device, settings.num_seq,
-                settings.num_frames, settings.num_epochs, settings.samples_per_epoch)
+    logger.info("SLT training of %s on %s: %d clips x %d frames, %d epochs x %d clips%s", type(net).__name__,
+                device, settings.num_seq, settings.num_frames, settings.num_epochs, settings.samples_per_epoch,
+                details)
     trainer.train(settings.num_epochs, load_latest=True, fail_safe=bool(settings.fail_safe))
     return trainer
+
+
+def train_slt_transt(settings: Any, net: torch.nn.Module, datasets: Sequence[Any]) -> Any:
+    """SLT-TransT: :func:`train_slt` with the TransT tracker / actor and AdamW."""
+    return train_slt(settings, net, datasets, build_tracker_and_actor, build_optimizer)

@@ -14,14 +14,11 @@ FLT rates x 0.04 and their own kept IoU loss (DiMP-50: ATOM IoU MSE x 1 on 8 box
 """
 from __future__ import annotations
 
-import logging
 from typing import Any, Dict, Optional, Sequence
 
 import torch
 
-from ltr_slt.train_settings.slt._common import build_loader
-
-logger = logging.getLogger(__name__)
+from ltr_slt.train_settings.slt._common import train_slt
 
 __all__ = ["SLT_TRDIMP_DEFAULTS", "FAMILY_VALUES", "apply_dimp_defaults", "build_dimp_optimizer",
            "build_dimp_tracker_and_actor", "train_slt_dimp"]
@@ -103,10 +100,6 @@ def build_dimp_optimizer(net: torch.nn.Module, settings: Any) -> torch.optim.Opt
     return torch.optim.Adam(groups, lr=lr)
 
 
-def build_lr_scheduler(optimizer: torch.optim.Optimizer, settings: Any) -> Any:
-    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=settings.lr_step_size, gamma=settings.lr_gamma)
-
-
 def tracker_parameters(net: torch.nn.Module, settings: Any, device: torch.device | str) -> Any:
     """Rollout-time TrackerParams: ``settings.tracker_variant`` (+ SLT rollout recipe) + ``tracker_params``."""
     from pytracking_slt.parameter.dimp_common import dimp_parameters, slt_rollout_overrides
@@ -132,21 +125,7 @@ def build_dimp_tracker_and_actor(net: torch.nn.Module, settings: Any, device: to
 
 
 def train_slt_dimp(settings: Any, net: torch.nn.Module, datasets: Sequence[Any]) -> Any:
-    """Wire everything and train ``settings.num_epochs`` epochs (resuming the latest checkpoint)."""
-    from ltr_slt.trainers.base_trainer import resolve_device
-    from ltr_slt.trainers.slt_trainer import SLTTrainer
-
-    if len(settings.p_datasets) != len(datasets):
-        raise ValueError(f"settings.p_datasets has {len(settings.p_datasets)} entries for {len(datasets)} datasets")
-    device = resolve_device(settings)
-    net = net.to(device).eval()
-    tracker, actor = build_dimp_tracker_and_actor(net, settings, device)
-    loader = build_loader(datasets, settings)
-    optimizer = build_dimp_optimizer(net, settings)
-    lr_scheduler = build_lr_scheduler(optimizer, settings)
-    trainer = SLTTrainer(actor, [loader], optimizer, settings, lr_scheduler, tracker=tracker)
-    logger.info("SLT (%s) on %s: %d clips x %d frames, %d epochs x %d clips, train_iou_net=%s",
-                type(net).__name__, device, settings.num_seq, settings.num_frames, settings.num_epochs,
-                settings.samples_per_epoch, settings.train_iou_net)
-    trainer.train(settings.num_epochs, load_latest=True, fail_safe=bool(settings.fail_safe))
-    return trainer
+    """SLT for the DiMP family: :func:`~ltr_slt.train_settings.slt._common.train_slt` with the DiMP rollout
+    tracker / actor and Adam over the official per-module rates."""
+    return train_slt(settings, net, datasets, build_dimp_tracker_and_actor, build_dimp_optimizer,
+                     details=f", train_iou_net={settings.train_iou_net}")

@@ -9,14 +9,10 @@ initialised tiny network. Every value here is only a default: attributes already
 """
 from __future__ import annotations
 
-import logging
-import os
 from typing import Any, Dict
 
 from ltr_slt.train_settings.slt._dimp_common import apply_dimp_defaults, train_slt_dimp
-from ltr_slt.train_settings.slt.transt_slt_tiny import ensure_synthetic_data, synthetic_data_dir
-
-logger = logging.getLogger(__name__)
+from ltr_slt.train_settings.slt._tiny import TINY_CLIP_VALUES, start_tiny_net, tiny_datasets
 
 __all__ = ["ENV_PRETRAINED", "TINY_VALUES", "TINY_TRACKER_PARAMS", "run_tiny"]
 
@@ -28,20 +24,12 @@ TINY_TRACKER_PARAMS: Dict[str, Any] = dict(image_sample_size=96, augmentation={"
                                            net_opt_iter=2, box_refinement_iter=2, num_init_random_boxes=4,
                                            score_norm_meanmax=(-2.0, 2.0))
 
-TINY_VALUES: Dict[str, Any] = {
-    "num_seq": 2,
-    "num_frames": 4,
-    "samples_per_epoch": 2,          # 1 iteration per epoch
-    "num_epochs": 1,
-    "num_workers": 0,
-    "p_datasets": [1],
-    "max_gap": 20,
-    "max_interval": 3,
-    "min_visible_frames": 8,         # synthetic videos are short
-    "num_seq_backward": 1,
-    "lr_scale": 10.0,
-    "print_interval": 1,
-}
+TINY_VALUES: Dict[str, Any] = dict(
+    TINY_CLIP_VALUES,
+    samples_per_epoch=2,             # 1 iteration per epoch
+    num_epochs=1,
+    lr_scale=10.0,
+)
 
 _FACTORY = {"trdimp": "trdimpnet_tiny", "super_dimp": "super_dimpnet_tiny", "dimp50": "dimpnet_tiny"}
 
@@ -53,24 +41,9 @@ def run_tiny(settings: Any, family: str) -> Any:
         values["num_proposals"] = 16
     apply_dimp_defaults(settings, family, values)
 
-    from ltr_slt.admin import distributed
-    from ltr_slt.dataset import Lasot
     from ltr_slt.models.tracking import dimpnet
 
-    root = synthetic_data_dir(settings)
-    if distributed.is_main_process():
-        ensure_synthetic_data(root)
-    distributed.barrier()
-    datasets = [Lasot(root)]
-
+    datasets = tiny_datasets(settings)
     net = getattr(dimpnet, _FACTORY[family])(**dict(getattr(settings, "tiny_net_kwargs", None) or {}))
-    pretrained = getattr(settings, "pretrained_net_path", None) or os.environ.get(ENV_PRETRAINED, "")
-    settings.pretrained_net = pretrained or None
-    if pretrained:
-        from ltr_slt.admin.loading import load_checkpoint
-        load_checkpoint(net, pretrained, strict=True)
-        logger.info("tiny SLT starts from %s", pretrained)
-    else:
-        logger.info("tiny SLT starts from a randomly initialised %s (set $%s to start from a checkpoint)",
-                    _FACTORY[family], ENV_PRETRAINED)
+    start_tiny_net(net, settings, ENV_PRETRAINED, _FACTORY[family], "a checkpoint")
     return train_slt_dimp(settings, net, datasets)

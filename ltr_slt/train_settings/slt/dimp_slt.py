@@ -12,29 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from ltr_slt.train_settings.slt._dimp_common import apply_dimp_defaults
-from ltr_slt.train_settings.slt._dimp_full import run_full
+from ltr_slt.train_settings.slt._dimp_full import run_full, set_slt_recipe
 
 
 def run(settings: Any) -> Any:
-    settings.description = "SLT-DiMP-50: sequence-level fine-tuning of DiMP-50"
-    settings.num_seq = 8
-    settings.num_frames = 24
-    settings.samples_per_epoch = 5000
-    settings.num_epochs = 40
-    settings.p_datasets = [1, 1, 1]
-    settings.trackingnet_sets = [6, 7, 8, 9, 10, 11]
-    settings.tracker_variant = "slt_dimp_rollout"
-    settings.slt_loss_weight = 4.0
-    settings.iou_loss = "mse"
-    settings.iou_loss_weight = 1.0
-    settings.num_proposals = 8
-    settings.train_iou_net = False
-    settings.num_seq_backward = 4
-    settings.optimizer_recipe = "dimp50"
-    settings.lr_scale = 0.04
-    settings.lr_step_size = 8
-    settings.lr_gamma = 0.5
-    settings.grad_clip_max_norm = 40.0
+    set_slt_recipe(settings, description="SLT-DiMP-50: sequence-level fine-tuning of DiMP-50",
+                   tracker_variant="slt_dimp_rollout", iou_loss="mse", iou_loss_weight=1.0, num_proposals=8,
+                   optimizer_recipe="dimp50")
     settings.pretrained_net = getattr(settings, "pretrained_net", None) or "dimp50.pth"
     apply_dimp_defaults(settings, "dimp50")
 

@@ -12,30 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from ltr_slt.train_settings.slt._dimp_common import apply_dimp_defaults
-from ltr_slt.train_settings.slt._dimp_full import run_full
+from ltr_slt.train_settings.slt._dimp_full import run_full, set_slt_recipe
 
 
 def run(settings: Any) -> Any:
-    settings.description = "SLT-SuperDiMP: sequence-level fine-tuning of SuperDiMP"
-    settings.num_seq = 8
-    settings.num_frames = 24
-    settings.samples_per_epoch = 5000
-    settings.num_epochs = 40
-    settings.p_datasets = [1, 1, 1]
-    settings.trackingnet_sets = [6, 7, 8, 9, 10, 11]
-    settings.tracker_variant = "super_dimp"
-    settings.tracker_slt_rollout = True  # + SLT-TrDiMP's rollout recipe
-    settings.slt_loss_weight = 4.0
-    settings.iou_loss = "kl"
-    settings.iou_loss_weight = 0.01
-    settings.num_proposals = 128
-    settings.train_iou_net = False
-    settings.num_seq_backward = 4
-    settings.optimizer_recipe = "super_dimp"
-    settings.lr_scale = 0.04
-    settings.lr_step_size = 8
-    settings.lr_gamma = 0.5
-    settings.grad_clip_max_norm = 40.0
+    set_slt_recipe(settings, description="SLT-SuperDiMP: sequence-level fine-tuning of SuperDiMP",
+                   tracker_variant="super_dimp", tracker_slt_rollout=True,  # + SLT-TrDiMP's rollout recipe
+                   iou_loss="kl", iou_loss_weight=0.01, num_proposals=128, optimizer_recipe="super_dimp")
     settings.pretrained_net = getattr(settings, "pretrained_net", None) or "super_dimp.pth.tar"
     apply_dimp_defaults(settings, "super_dimp")
 

@@ -8,4 +8,5 @@ from pytracking_slt.parameter.params import TrackerParams
 
 
 def parameters(net_path: Optional[str] = None, device: Optional[str] = None, **overrides: Any) -> TrackerParams:
-    return dimp_parameters("slt_dimp_rollout", net_path, device=device, **overrides)
+    return dimp_parameters("slt_dimp_rollout", net_path, device=device,
+                           train_settings=("slt", "dimp_slt"), **overrides)

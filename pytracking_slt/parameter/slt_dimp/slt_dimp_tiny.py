@@ -1,7 +1,9 @@
 """SLT-DiMP values with a tiny network checkpoint (tests, CPU demo).
 
-The checkpoint comes from the ``net_path`` argument or ``$SLT_TINY_DIMP_NET`` (file or folder);
-runs on the CPU unless ``device`` / ``$SLT_DEVICE`` says otherwise.
+The checkpoint comes from the ``net_path`` argument, ``$SLT_TINY_DIMP_NET`` (file or checkpoint folder),
+or else the newest checkpoint that ``slt dimp_slt_tiny`` training wrote to
+``<workspace_dir>/checkpoints/ltr/slt/dimp_slt_tiny/``; the file used is printed once. Runs on the CPU
+unless ``device`` / ``$SLT_DEVICE`` says otherwise.
 """
 from __future__ import annotations
 
@@ -12,4 +14,5 @@ from pytracking_slt.parameter.params import TrackerParams
 
 
 def parameters(net_path: Optional[str] = None, device: Optional[str] = None, **overrides: Any) -> TrackerParams:
-    return tiny_dimp_parameters("slt_dimp", "slt_dimp_tiny", net_path, device, **overrides)
+    return tiny_dimp_parameters("slt_dimp", "slt_dimp_tiny", net_path, device,
+                                train_settings=("slt", "dimp_slt_tiny"), **overrides)

@@ -8,4 +8,5 @@ from pytracking_slt.parameter.params import TrackerParams
 
 
 def parameters(net_path: Optional[str] = None, device: Optional[str] = None, **overrides: Any) -> TrackerParams:
-    return dimp_parameters("slt_trdimp_lasot", net_path, device=device, **overrides)
+    return dimp_parameters("slt_trdimp_lasot", net_path, device=device,
+                           train_settings=("slt", "trdimp_slt"), **overrides)

@@ -13,7 +13,7 @@ from typing import Any, Optional, Sequence
 
 import torch
 
-__all__ = ["NetWrapper", "NetWithBackbone", "resolve_network_path", "default_device"]
+__all__ = ["NetWrapper", "NetWithBackbone", "resolve_network_path", "default_device", "unwrap_net"]
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +24,14 @@ def default_device(use_gpu: bool = True) -> str:
     if env:
         return env
     return "cuda" if use_gpu and torch.cuda.is_available() else "cpu"
+
+
+def unwrap_net(net: Any) -> Any:
+    """A pytracking-style wrapper (``wrapper.net``) -> the network itself; a network -> itself."""
+    inner = net.__dict__.get("net") if hasattr(net, "__dict__") else None
+    if inner is not None and not isinstance(net, torch.nn.Module):
+        return inner
+    return net
 
 
 def resolve_network_path(net_path: str) -> str:

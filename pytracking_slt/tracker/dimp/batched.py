@@ -44,6 +44,7 @@ import torch
 
 from ltr_slt.data.crop import FrameBuffer
 from ltr_slt.slt.policy import MeanMaxPolicy, Policy, WindowedScoreMapPolicy
+from pytracking_slt.tracker.base.net_wrappers import unwrap_net
 from pytracking_slt.tracker.dimp.localization import (FLAGS, HARD_NEGATIVE, NOT_FOUND, UNCERTAIN,
                                                       AdvancedLocalization, peak)
 from pytracking_slt.tracker.dimp.memory import SampleMemory
@@ -87,14 +88,6 @@ def _param(params: Any, name: str) -> Any:
         elif hasattr(params, name):
             return getattr(params, name)
     return DEFAULTS[name]
-
-
-def unwrap_net(net: Any) -> Any:
-    """A pytracking-style wrapper (``wrapper.net``) -> the network itself; a network -> itself."""
-    inner = net.__dict__.get("net") if hasattr(net, "__dict__") else None
-    if inner is not None and not isinstance(net, torch.nn.Module):
-        return inner
-    return net
 
 
 def _plain(t: torch.Tensor) -> torch.Tensor:

@@ -25,6 +25,7 @@ import torch
 
 from ltr_slt.data.crop import FrameBuffer, crop_side, crop_windows, normalize_crops
 from ltr_slt.slt.policy import TransTPolicy
+from pytracking_slt.tracker.base.net_wrappers import unwrap_net
 
 logger = logging.getLogger(__name__)
 
@@ -41,14 +42,6 @@ def _param(params: Any, name: str, default: Any) -> Any:
     if hasattr(params, "has") and callable(params.has):
         return params.get(name) if params.has(name) else default
     return getattr(params, name, default)
-
-
-def unwrap_net(net: Any) -> Any:
-    """A pytracking-style wrapper (``wrapper.net``) -> the network itself; a network -> itself."""
-    inner = net.__dict__.get("net") if hasattr(net, "__dict__") else None
-    if inner is not None and not isinstance(net, torch.nn.Module):
-        return inner
-    return net
 
 
 @dataclass

@@ -125,8 +125,16 @@ def barrier() -> None:
 
 
 def cleanup() -> None:
-    """Destroy the process group (safe to call when none exists)."""
+    """Destroy the process group (safe to call when none exists).
+
+    All ranks meet in a barrier first: a rank that tears its gloo pairs down while a peer is still
+    finishing its last collective makes that peer abort ("terminate called without an active exception").
+    """
     if dist.is_available() and dist.is_initialized():
+        try:
+            dist.barrier()
+        except RuntimeError:  # a peer is already gone (error path): nothing left to wait for
+            pass
         dist.destroy_process_group()
 
 

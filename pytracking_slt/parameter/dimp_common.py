@@ -127,9 +127,6 @@ def tiny_dimp_parameters(variant: str, param_name: str, net_path: Optional[str] 
     workspace; an in-memory ``net=`` override needs none. Nothing found:
     :class:`~pytracking_slt.workspace.weights.WeightsNotFoundError` naming ``param_name`` and what was tried.
     """
-    from pytracking_slt.tracker.dimp.tiny import register_tiny_factories
-
-    register_tiny_factories()
     if "net" in overrides:
         path = net_path or "<in-memory>"
     else:

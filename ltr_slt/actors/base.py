@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ltr_slt.slt.reward import self_critical_loss
@@ -85,14 +86,16 @@ class SLTActorBase:
         """A zero loss connected to every parameter (a chunk without tracked frames)."""
         return sum(p.sum() * 0.0 for p in self.net.parameters())
 
-    def _self_critical_term(self, out: Dict[str, torch.Tensor], chunk: Trajectory, advantages: torch.Tensor,
+    def _self_critical_term(self, logits: torch.Tensor, chunk: Trajectory, advantages: torch.Tensor,
                             t_idx: torch.Tensor, c_idx: torch.Tensor, norm: LossNormaliser,
                             stats: Dict[str, float]) -> Optional[torch.Tensor]:
-        """``slt_loss_weight * -adv * log pi(recorded action)`` over the M tracked frames (``out`` holds
-        their network outputs), or None without the RL objective; adds ``Loss/sl_clf`` to ``stats``."""
+        """``slt_loss_weight * -adv * log pi(recorded action)`` over the M tracked frames, from the policy's
+        ``logits`` [M, A] of their network outputs (computed once per chunk, also for the entropy stat),
+        or None without the RL objective; adds ``Loss/sl_clf`` to ``stats``."""
         if not self.use_rl_objective:
             return None
-        logp = self.policy.log_prob(out, chunk.actions[t_idx, c_idx])  # [M]
+        actions = chunk.actions[t_idx, c_idx].to(device=logits.device, dtype=torch.long)
+        logp = F.log_softmax(logits, dim=-1).gather(1, actions[:, None])[:, 0]  # [M] = policy.log_prob
         loss_sl = self_critical_loss(logp, advantages[t_idx, c_idx], norm.num_frames)
         stats["Loss/sl_clf"] = float(loss_sl.detach())
         return self.slt_loss_weight * loss_sl

@@ -199,9 +199,9 @@ class SLTDiMPActor(SLTActorBase):
 
         t_idx, c_idx = mask.nonzero(as_tuple=True)  # real tracked frames
         out = {"scores": scores[t_idx, c_idx]}  # [M, H, W]
-        term = self._self_critical_term(out, chunk, advantages, t_idx, c_idx, norm, stats)
+        logits = self.policy.logits(out)  # [M, A]
+        term = self._self_critical_term(logits, chunk, advantages, t_idx, c_idx, norm, stats)
         if term is not None:
             total = total + term
-        with torch.no_grad():
-            stats["entropy"] = self._entropy(self.policy.logits(out), norm)
+        stats["entropy"] = self._entropy(logits, norm)
         return self._scaled(total, norm, stats), stats

@@ -115,7 +115,7 @@ class SLTTransTActor(SLTActorBase):
                                    "bbox_iou": float(terms.iou.sum()) / pos}
 
         logits = self.policy.logits(out)  # [M, A] float32
-        term = self._self_critical_term(out, chunk, advantages, t_idx, c_idx, norm, stats)
+        term = self._self_critical_term(logits, chunk, advantages, t_idx, c_idx, norm, stats)
         if term is not None:
             total = total + term
         if self.ss_ce_weight > 0:

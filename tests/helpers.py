@@ -93,3 +93,13 @@ def forget_package(name: str) -> None:
 
     for mod in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
         del sys.modules[mod]
+
+
+def exit_worker() -> None:
+    """End a finished DDP worker without interpreter teardown: gloo's background threads can abort a normal
+    exit ("terminate called without an active exception", SIGABRT) after all results are written."""
+    import os
+    import sys
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

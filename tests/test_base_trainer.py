@@ -13,6 +13,7 @@ import torch
 import torch.multiprocessing as mp
 import torch.nn as nn
 
+from helpers import exit_worker
 from ltr_slt.admin import checkpoint as ckpt_io
 from ltr_slt.admin import distributed as ddp
 from ltr_slt.admin.seeding import seed_everything
@@ -347,6 +348,7 @@ def _ddp_worker(rank, world, init_file, out_dir):
                     "world": ddp.get_world_size()}, os.path.join(out_dir, f"rank{rank}.pt"))
     finally:
         ddp.cleanup()
+    exit_worker()
 
 
 def test_ddp_gradient_average_equals_single_process_on_union(tmp_path):

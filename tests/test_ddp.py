@@ -17,6 +17,7 @@ from ltr_slt.slt.reward import broadcast_advantages, compute_rewards
 from ltr_slt.slt.trajectory import Trajectory
 from ltr_slt.train_settings.slt._common import apply_defaults, build_tracker_and_actor
 from ltr_slt.trainers.slt_trainer import SLTTrainer
+from helpers import exit_worker
 from test_rollout import make_clips, make_net
 
 LR = 0.5
@@ -52,6 +53,7 @@ def _worker(rank: int, out: str) -> None:
             torch.save({"net": trainer.net.state_dict(), "stats": stats}, os.path.join(out, "ddp.pt"))
     finally:
         distributed.cleanup()
+    exit_worker()
 
 
 def test_two_gloo_ranks_equal_one_process_on_the_same_clips(tmp_path):

@@ -146,6 +146,16 @@ def test_position_encoding_layout_and_sums():
     assert pos_s[0, 1, 0, 0].item() == pytest.approx(math.cos(2 * math.pi / 32), abs=1e-6)
 
 
+def test_position_encoding_cache_per_shape_and_dtype():
+    pe = PositionEmbeddingSine(8, normalize=True)
+    a = pe(torch.zeros(3, 1, 5, 7))
+    assert a.shape == (3, 16, 5, 7) and torch.equal(a[2], pe.encode(5, 7))
+    assert pe(torch.zeros(1, 1, 5, 7)).data_ptr() == a.data_ptr()  # reused, not recomputed
+    b = pe(torch.zeros(1, 1, 7, 5, dtype=torch.float64))
+    assert b.dtype == torch.float64 and torch.equal(b[0], pe.encode(7, 5, dtype=torch.float64))
+    assert len(pe._cache) == 2 and "_cache" not in "".join(pe.state_dict())
+
+
 def test_keyseeded_value_rules():
     assert torch.equal(keyseeded_value("a.num_batches_tracked", (), torch.int64), torch.tensor(0))
     var = keyseeded_value("x.running_var", (1000,))

@@ -220,7 +220,10 @@ def _ltr_law(visible, K, M, max_gap, mode):
             prev = window(b - max_gap - inc, b) if mode == "causal" else window(b - max_gap - inc, b + max_gap + inc)
             if K > 1 and not prev:
                 continue
-            test = window(b + 1, b + max_gap + inc) if mode == "causal" else window(b - max_gap - inc, b + max_gap + inc)
+            if mode == "causal":
+                test = window(b + 1, b + max_gap + inc)
+            else:
+                test = window(b - max_gap - inc, b + max_gap + inc)
             if not test:
                 continue
             for p in itertools.product(prev, repeat=K - 1):
@@ -256,8 +259,8 @@ def test_law_matches_ltr_enumeration(mode):
                         frame_sample_mode=mode, min_visible=1, min_length=1, seed=11)
     counts = Counter()
     for i in range(N):
-        ids = s.sample_frame_ids(visible, s._rng(i))
-        counts[(tuple(ids[0]), tuple(ids[1]))] += 1
+        fs = s[i]
+        counts[(fs.train_ids, fs.test_ids)] += 1
     assert set(counts) <= set(law)   # nothing outside ltr's support
     chi2 = sum((counts[k] - N * p) ** 2 / (N * p) for k, p in law.items())
     df = len(law) - 1

@@ -29,7 +29,6 @@ global random state, worker count or the order in which items are asked for. Loa
 """
 from __future__ import annotations
 
-import logging
 import random
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Tuple
@@ -39,8 +38,6 @@ import torch
 from torch.utils.data import Dataset
 
 from ltr_slt.data.sampler import EpochSeeded
-
-logger = logging.getLogger(__name__)
 
 __all__ = ["FrameSet", "FrameSetSampler", "frame_set_collate", "FRAME_SAMPLE_MODES"]
 

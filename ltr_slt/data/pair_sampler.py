@@ -130,11 +130,13 @@ def pair_collate(batch: List[Pair]) -> List[Pair]:
 
 
 class PairLoader:
-    """A DataLoader over a :class:`PairSampler` with ltr's loader attributes.
+    """A DataLoader over a :class:`PairSampler` (or any map-style sampler with ``set_epoch`` /
+    ``state_dict``, e.g. :class:`~ltr_slt.data.frame_set_sampler.FrameSetSampler`) with ltr's loader attributes.
 
     ``name``, ``training``, ``epoch_interval``, ``batch_size``, ``stack_dim`` as ltr's ``LTRLoader``;
     ``set_epoch`` forwards to the sampler (BaseTrainer calls it before each epoch); workers are
-    created per epoch so they see the new epoch. Batches are lists of :class:`Pair`.
+    created per epoch so they see the new epoch. Batches are lists of the sampler's items
+    (:class:`Pair`, :class:`~ltr_slt.data.frame_set_sampler.FrameSet`).
     """
 
     def __init__(self, name: str, sampler: PairSampler, training: bool = True, batch_size: int = 1,

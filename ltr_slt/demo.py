@@ -385,8 +385,13 @@ def _env(name: str, value: str) -> Iterator[None]:
 
 
 def stage_eval(out: Path, test_root: str, models: Dict[str, str], device: str,
-               labels: Optional[Dict[str, str]] = None, workers: int = 0, progress: bool = True) -> Dict[str, Any]:
+               labels: Optional[Dict[str, str]] = None, workers: int = 0, progress: bool = True,
+               tracker: Sequence[str] = ("transt", "transt_tiny"), net_env: str = "SLT_TINY_NET",
+               overrides: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Run every model (key -> net-only checkpoint) on the held-out set; table, plots, scores (percent).
+
+    ``tracker``: (tracker name, parameter name) of a tiny parameter file that reads its checkpoint from
+    ``$<net_env>``; ``overrides``: extra tracker parameters (e.g. the sample size of a tiny DiMP).
 
     ``workers`` > 0: that many spawned runner processes (one torch thread each); 0: in this process with
     one torch thread (batch-1 tracking of a tiny net gains nothing from more threads and loses a lot
@@ -403,12 +408,13 @@ def stage_eval(out: Path, test_root: str, models: Dict[str, str], device: str,
     trackers = []
     for key, path in models.items():
         net = NetWithBackbone(net_path=path, use_gpu=False, device=device)  # lazy, picklable
-        trackers.append(Tracker("transt", "transt_tiny", display_name=labels.get(key, key), device=device,
-                                results_path=str(out / "results" / key), param_overrides={"net": net, "net_path": path}))
+        trackers.append(Tracker(tracker[0], tracker[1], display_name=labels.get(key, key), device=device,
+                                results_path=str(out / "results" / key),
+                                param_overrides={**(overrides or {}), "net": net, "net_path": path}))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with _env("SLT_TINY_NET", next(iter(models.values()))):  # parameters() needs one; overridden per tracker
+        with _env(net_env, next(iter(models.values()))):  # parameters() needs one; overridden per tracker
             outcomes = run_dataset(dataset, trackers, threads=workers, on_error="fail", progress=progress)
     finally:
         torch.set_num_threads(threads)

@@ -502,6 +502,8 @@ def load_network(path: str | os.PathLike, strict: bool = True, trusted: bool = F
     for key, value in kwargs.items():
         if key in params or accepts_any:
             constructor.kwds[key] = value
+        elif key == "backbone_pretrained":  # a factory without ImageNet weights (the tiny nets) fetches none anyway
+            continue
         else:
             logger.warning('keyword argument "%s" not found when loading network; it was ignored', key)
     net = constructor.get()

@@ -15,7 +15,7 @@ from ltr_slt.trainers.base_trainer import BaseTrainer
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FLTTrainer", "flt_param_groups", "build_flt_trainer"]
+__all__ = ["FLTTrainer", "flt_param_groups", "build_flt_trainer", "build_dimp_flt_trainer", "DIMP_FLT_DEFAULTS"]
 
 
 class FLTTrainer(BaseTrainer):
@@ -72,4 +72,70 @@ def build_flt_trainer(settings: Any, net: torch.nn.Module, datasets: Sequence[An
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, int(get("lr_step", 500)), float(get("lr_gamma", 0.1)))
     n_params = sum(p.numel() for p in net.parameters() if p.requires_grad)
     logger.info("FLT: %d trainable parameters, %d pairs/epoch, batch %d", n_params, len(sampler), batch_size)
+    return FLTTrainer(actor, [loader], optimizer, settings, scheduler)
+
+
+# ltr's DiMP-family train settings (dimp50.py, super_dimp.py, TransformerTrack's transformer_dimp.py): batch,
+# sampler gap, epoch size; the processing values live in ltr_slt.actors.dimp_flt.FAMILY_PROCESSING.
+DIMP_FLT_DEFAULTS = {
+    "dimp50": dict(batch_size=10, max_gap=30, samples_per_epoch=26000, optimizer_recipe="dimp50"),
+    "super_dimp": dict(batch_size=10, max_gap=200, samples_per_epoch=40000, optimizer_recipe="super_dimp"),
+    "trdimp": dict(batch_size=40, max_gap=500, samples_per_epoch=50000, optimizer_recipe="trdimp"),
+}
+
+
+def _dimp_optimizer(net: torch.nn.Module, recipe: Optional[str], lr: float, lr_scale: float) -> torch.optim.Optimizer:
+    """Adam over the official per-module rates of ``recipe``, or one group of every trainable weight at ``lr``."""
+    if recipe:
+        from ltr_slt.models.tracking.param_groups import dimp_param_groups
+        groups, default_lr = dimp_param_groups(net, recipe, lr_scale=lr_scale)
+        return torch.optim.Adam(groups, lr=default_lr)
+    return torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=lr * lr_scale)
+
+
+def build_dimp_flt_trainer(settings: Any, net: torch.nn.Module, datasets: Sequence[Any], family: str,
+                           p_datasets: Optional[Sequence[float]] = None) -> FLTTrainer:
+    """DiMP-family frame-level training: FrameSetSampler (ltr DiMPSampler) + DiMPFLTActor + Adam + StepLR.
+
+    Settings read (defaults: the family's official values, :data:`DIMP_FLT_DEFAULTS` and
+    :data:`~ltr_slt.actors.dimp_flt.FAMILY_PROCESSING`): ``batch_size``, ``num_workers`` 8,
+    ``samples_per_epoch``, ``max_gap``, ``num_train_frames`` / ``num_test_frames`` 3,
+    ``frame_sample_mode`` 'causal', ``min_visible_frames``, ``min_length`` 20, ``optimizer_recipe`` (None: one Adam group at
+    ``lr``), ``lr_scale`` 1, ``lr_step`` 15, ``lr_gamma`` 0.2, ``seed``, and any processing field
+    (``output_sz``, ``search_area_factor``, jitter dicts, ``num_proposals``, ``loss_weight`` ...).
+    """
+    from ltr_slt.actors.dimp_flt import DiMPFLTActor, DiMPProcessingSettings
+    from ltr_slt.admin.seeding import WorkerSeeder
+    from ltr_slt.data.frame_set_sampler import FrameSetSampler
+    from ltr_slt.data.pair_sampler import PairLoader
+
+    if family not in DIMP_FLT_DEFAULTS:
+        raise ValueError(f"unknown DiMP family '{family}' (known: {sorted(DIMP_FLT_DEFAULTS)})")
+    defaults = DIMP_FLT_DEFAULTS[family]
+    get = settings.get if hasattr(settings, "get") else (lambda k, d=None: getattr(settings, k, d))
+
+    def value(key: str, default: Any = None) -> Any:
+        v = get(key, None)
+        return defaults.get(key, default) if v is None else v
+
+    batch_size = int(value("batch_size"))
+    seed = int(get("seed", None) or 0)
+    rank = int(get("rank", 0) or 0)
+    min_visible = get("min_visible_frames", None)
+    sampler = FrameSetSampler(datasets, p_datasets, samples_per_epoch=int(value("samples_per_epoch")),
+                              max_gap=int(value("max_gap")), num_test_frames=int(value("num_test_frames", 3)),
+                              num_train_frames=int(value("num_train_frames", 3)),
+                              frame_sample_mode=str(value("frame_sample_mode", "causal")), seed=seed + 7919 * rank,
+                              min_visible=None if min_visible is None else int(min_visible),
+                              min_length=int(value("min_length", 20)))
+    num_workers = int(value("num_workers", 8))
+    loader = PairLoader("train", sampler, training=True, batch_size=batch_size, num_workers=num_workers,
+                        worker_init_fn=WorkerSeeder(seed, rank) if num_workers > 0 else None)
+    actor = DiMPFLTActor(net, DiMPProcessingSettings.for_family(family, settings))
+    recipe = get("optimizer_recipe", defaults["optimizer_recipe"])
+    optimizer = _dimp_optimizer(net, recipe, float(value("lr", 2e-4)), float(value("lr_scale", 1.0)))
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, int(value("lr_step", 15)), float(value("lr_gamma", 0.2)))
+    n_params = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    logger.info("DiMP FLT (%s): %d trainable parameters, %d samples/epoch, batch %d, optimizer recipe %s",
+                family, n_params, len(sampler), batch_size, recipe or "single group")
     return FLTTrainer(actor, [loader], optimizer, settings, scheduler)

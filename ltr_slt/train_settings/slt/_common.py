@@ -156,10 +156,12 @@ def resolve_pretrained(settings: Any) -> str:
 
 def train_slt(settings: Any, net: torch.nn.Module, datasets: Sequence[Any],
               build_tracker_and_actor: Callable[[torch.nn.Module, Any, torch.device], Tuple[Any, Any]],
-              build_optimizer: Callable[[torch.nn.Module, Any], torch.optim.Optimizer], details: str = "") -> Any:
+              build_optimizer: Callable[[torch.nn.Module, Any], torch.optim.Optimizer], details: str = "",
+              before_training: Optional[Callable[[Any], None]] = None) -> Any:
     """Every family's wiring: the family's rollout tracker and actor (one policy object), the clip loader,
     its optimiser, StepLR, :class:`SLTTrainer`; trains ``settings.num_epochs`` epochs (resuming the
-    latest checkpoint). ``details`` is appended to the one log line that describes the run."""
+    latest checkpoint). ``details`` is appended to the one log line that describes the run;
+    ``before_training(trainer)`` runs once the trainer is wired (demos swap its progress display)."""
     from ltr_slt.trainers.base_trainer import resolve_device
     from ltr_slt.trainers.slt_trainer import SLTTrainer
 
@@ -175,10 +177,14 @@ def train_slt(settings: Any, net: torch.nn.Module, datasets: Sequence[Any],
     logger.info("SLT training of %s on %s: %d clips x %d frames, %d epochs x %d clips%s", type(net).__name__,
                 device, settings.num_seq, settings.num_frames, settings.num_epochs, settings.samples_per_epoch,
                 details)
+    if before_training is not None:
+        before_training(trainer)
     trainer.train(settings.num_epochs, load_latest=True, fail_safe=bool(settings.fail_safe))
     return trainer
 
 
-def train_slt_transt(settings: Any, net: torch.nn.Module, datasets: Sequence[Any]) -> Any:
+def train_slt_transt(settings: Any, net: torch.nn.Module, datasets: Sequence[Any],
+                     before_training: Optional[Callable[[Any], None]] = None) -> Any:
     """SLT-TransT: :func:`train_slt` with the TransT tracker / actor and AdamW."""
-    return train_slt(settings, net, datasets, build_tracker_and_actor, build_optimizer)
+    return train_slt(settings, net, datasets, build_tracker_and_actor, build_optimizer,
+                     before_training=before_training)

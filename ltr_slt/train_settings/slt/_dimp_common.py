@@ -14,7 +14,7 @@ FLT rates x 0.04 and their own kept IoU loss (DiMP-50: ATOM IoU MSE x 1 on 8 box
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 import torch
 
@@ -124,8 +124,9 @@ def build_dimp_tracker_and_actor(net: torch.nn.Module, settings: Any, device: to
     return tracker, actor
 
 
-def train_slt_dimp(settings: Any, net: torch.nn.Module, datasets: Sequence[Any]) -> Any:
+def train_slt_dimp(settings: Any, net: torch.nn.Module, datasets: Sequence[Any],
+                   before_training: Optional[Callable[[Any], None]] = None) -> Any:
     """SLT for the DiMP family: :func:`~ltr_slt.train_settings.slt._common.train_slt` with the DiMP rollout
     tracker / actor and Adam over the official per-module rates."""
     return train_slt(settings, net, datasets, build_dimp_tracker_and_actor, build_dimp_optimizer,
-                     details=f", train_iou_net={settings.train_iou_net}")
+                     details=f", train_iou_net={settings.train_iou_net}", before_training=before_training)

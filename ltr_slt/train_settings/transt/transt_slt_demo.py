@@ -73,27 +73,13 @@ def run(settings: Any, overwrite: bool = True,
     """Fine-tune; returns the SLTTrainer (``overwrite=False`` keeps values already set on ``settings``).
 
     ``before_training(trainer)`` runs once the trainer is wired (the demo swaps its progress display).
-    The wiring is ``train_slt_transt``'s, step by step, so the hook can sit before ``train``.
     """
     from ltr_slt.train_settings.slt import _common
     from ltr_slt.train_settings.transt.transt_tiny import synthetic_training_dataset
-    from ltr_slt.trainers.base_trainer import resolve_device
-    from ltr_slt.trainers.slt_trainer import SLTTrainer
 
     configure(settings, overwrite=overwrite)
     root = settings.get("synthetic_train_root", None)
     if not root:
         raise ValueError("transt_slt_demo: settings.synthetic_train_root must name the synthetic training set")
     net = build_net(settings)
-    if before_training is None:
-        return _common.train_slt_transt(settings, net, [synthetic_training_dataset(root)])
-    device = resolve_device(settings)
-    net = net.to(device).eval()
-    tracker, actor = _common.build_tracker_and_actor(net, settings, device)
-    loader = _common.build_loader([synthetic_training_dataset(root)], settings)
-    optimizer = _common.build_optimizer(net, settings)
-    trainer = SLTTrainer(actor, [loader], optimizer, settings, _common.build_lr_scheduler(optimizer, settings),
-                         tracker=tracker)
-    before_training(trainer)
-    trainer.train(settings.num_epochs, load_latest=True, fail_safe=bool(settings.fail_safe))
-    return trainer
+    return _common.train_slt_transt(settings, net, [synthetic_training_dataset(root)], before_training=before_training)

@@ -76,13 +76,15 @@ def ensure_synthetic(root: str, num_seq: int = DEFAULT_NUM_SEQ, num_frames: int 
     return root
 
 
-def datasets(settings: Any) -> list:
+def datasets(settings: Any, name: str = "transt_tiny") -> list:
+    """``settings.synthetic_train_root``, else ``env.synthetic_dir``, else one generated into
+    ``<workspace_dir>/synthetic/<name>`` (also used by the tiny DiMP-family FLT settings)."""
     root = settings.get("synthetic_train_root", None) or getattr(settings.env, "synthetic_dir", "")
     if not root:
         workspace = getattr(settings.env, "workspace_dir", "") or "."
-        root = ensure_synthetic(os.path.join(os.path.expanduser(workspace), "synthetic", "transt_tiny"))
+        root = ensure_synthetic(os.path.join(os.path.expanduser(workspace), "synthetic", name))
     if not os.path.isdir(root):
-        raise FileNotFoundError(f"transt_tiny: synthetic training root '{root}' does not exist "
+        raise FileNotFoundError(f"{name}: synthetic training root '{root}' does not exist "
                                 "(write one with `slt-synthetic --out DIR`)")
     return [synthetic_training_dataset(root)]
 

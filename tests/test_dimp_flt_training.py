@@ -139,3 +139,19 @@ def test_slt_vs_flt_experiment_quick(tmp_path):
     assert set(report["evaluation"]["scores"]) == {"flt", "flt_continued", "flt_continued_time", "slt"}
     assert all(0.0 <= s["AUC"] <= 100.0 for s in report["evaluation"]["scores"].values())
     assert report["slt"]["settings"]["optimizer_recipe"] == "slt_trdimp"
+
+
+@pytest.mark.parametrize("family,net_type", [("super_dimp", "DiMPnet"), ("dimp50", "DiMPnet")])
+def test_tiny_flt_other_families_train_one_step(tmp_path, videos, family, net_type):
+    from ltr_slt.train_settings.dimp._tiny_flt import build_tiny_flt
+
+    s = _settings(tmp_path, module_name="dimp", script_name=f"{family}_tiny", num_epochs=1, samples_per_epoch=2)
+    del s.optimizer_recipe, s.num_proposals  # the tiny recipe's own values
+    s.synthetic_train_root = videos.root
+    net, trainer = build_tiny_flt(s, family)
+    assert type(net).__name__ == net_type and all(p.requires_grad for p in net.feature_extractor.conv1.parameters())
+    before = {n: p.detach().clone() for n, p in net.named_parameters()}
+    trainer.train(1)
+    key = "Loss/iou" if family == "dimp50" else "Loss/bb_ce"
+    assert key in trainer.stats["train"]
+    assert any(not torch.equal(before[n], p) for n, p in net.named_parameters() if n.startswith("classifier"))

@@ -100,13 +100,7 @@ def stage_flt(cfg: Config, out: Path, name: str, seed: int, device: str, train_r
     bar = demo.attach_progress(trainer, total, demo.LABELS.get(name, name), show=("Loss/total", "ClfTrain/peak_dist"))
     t0 = time.perf_counter()
     try:
-        if wall_time is None:
-            trainer.train(epochs)
-        else:
-            epoch = 0
-            while epoch == 0 or time.perf_counter() - t0 < wall_time:
-                epoch += 1
-                trainer.train(epoch)
+        demo.train_for(trainer, epochs, wall_time, t0)
     finally:
         bar.close()
     return {"model": demo._save_net(trainer.net, out / "models" / f"{name}.pth"), "updates": trainer.epoch * iters,

@@ -48,7 +48,7 @@ import torch
 
 logger = logging.getLogger("ltr_slt.demo")
 
-__all__ = ["DemoConfig", "FULL", "QUICK", "MODELS", "LABELS", "run_demo", "attach_progress", "main"]
+__all__ = ["DemoConfig", "FULL", "QUICK", "MODELS", "LABELS", "run_demo", "attach_progress", "train_for", "main"]
 
 MARKER = ".slt_demo"
 
@@ -162,6 +162,19 @@ def attach_progress(trainer: Any, total: int, desc: str, enabled: bool = True,
                             leave=True), show)
     trainer.progress = bar
     return bar
+
+
+def train_for(trainer: Any, epochs: int, wall_time: Optional[float] = None, start: Optional[float] = None) -> None:
+    """``epochs`` epochs, or with ``wall_time`` as many epochs as fit in that many seconds since ``start``
+    (at least one): the wall-time control of the FLT-continued runs."""
+    if wall_time is None:
+        trainer.train(epochs)
+        return
+    start = time.perf_counter() if start is None else start
+    epoch = 0
+    while epoch == 0 or time.perf_counter() - start < wall_time:
+        epoch += 1
+        trainer.train(epoch)
 
 
 def _seed(seed: int, offset: int) -> None:
@@ -356,13 +369,7 @@ def stage_flt_continued(cfg: DemoConfig, out: Path, seed: int, device: str, trai
     bar = attach_progress(trainer, total, desc, enabled=progress)
     start_time = time.perf_counter()
     try:
-        if wall_time is None:
-            trainer.train(max_epochs)
-        else:
-            epoch = 0
-            while epoch == 0 or time.perf_counter() - start_time < wall_time:
-                epoch += 1
-                trainer.train(epoch)
+        train_for(trainer, max_epochs, wall_time, start_time)
     finally:
         bar.close()
     epochs_done = trainer.epoch

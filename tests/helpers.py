@@ -103,3 +103,60 @@ def exit_worker() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+class MemoryVideos:
+    """ltr-API dataset held in memory: frame f of sequence s is filled with the value s*64+f, GT box
+    ``[10 + f, 20, 30, 40 + s]``; ``visible`` / ``invalid``: {seq: frame ids} (visible only there / not valid)."""
+
+    def __init__(self, lengths=(30, 30, 30), visible=None, video=True, name="mem", invalid=None, frame_hw=(60, 80)):
+        self.lengths = list(lengths)
+        self.visible = visible or {}
+        self.invalid = invalid or {}
+        self.video = video
+        self.name = name
+        self.frame_hw = tuple(frame_hw)
+        self.info_calls = 0
+
+    def get_name(self):
+        return self.name
+
+    def is_video_sequence(self):
+        return self.video
+
+    def get_num_sequences(self):
+        return len(self.lengths)
+
+    def get_sequence_info(self, seq_id):
+        import torch
+        self.info_calls += 1
+        n = self.lengths[seq_id]
+        bbox = torch.stack([torch.tensor([10.0 + f, 20.0, 30.0, 40.0 + seq_id]) for f in range(n)])
+        vis = torch.ones(n, dtype=torch.bool)
+        if seq_id in self.visible:
+            vis[:] = False
+            vis[list(self.visible[seq_id])] = True
+        valid = vis.clone()
+        valid[list(self.invalid.get(seq_id, []))] = False
+        return {"bbox": bbox, "valid": valid, "visible": vis}
+
+    def get_frames(self, seq_id, frame_ids, anno=None):
+        import numpy as np
+        anno = anno or self.get_sequence_info(seq_id)
+        frames = [np.full((*self.frame_hw, 3), (seq_id * 64 + f) % 256, np.uint8) for f in frame_ids]
+        return frames, {k: [v[f] for f in frame_ids] for k, v in anno.items()}, {"object_class_name": None}
+
+
+def assert_resumes_exactly(make, tmp_path, epochs: int = 2, atol: float = 0.0):
+    """``make(workspace) -> trainer``: ``epochs`` epochs straight give the weights of one epoch, a new trainer
+    and ``load_latest`` up to ``epochs``. Returns the straight trainer."""
+    import torch
+    straight = make(tmp_path / "a")
+    straight.train(epochs)
+    make(tmp_path / "b").train(1)
+    resumed = make(tmp_path / "b")
+    resumed.train(epochs, load_latest=True)
+    assert resumed.epoch == epochs
+    for (n, a), b in zip(straight.net.state_dict().items(), resumed.net.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=atol, rtol=0.0), n
+    return straight

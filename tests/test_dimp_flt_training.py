@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from helpers import assert_resumes_exactly
 from ltr_slt.actors.dimp_flt import FAMILY_PROCESSING, DiMPFLTActor, DiMPProcessingSettings
 from ltr_slt.admin.settings import Settings
 from ltr_slt.data.frame_set_sampler import FrameSetSampler
@@ -66,17 +67,9 @@ def test_trainer_checkpoints_and_resumes_exactly(tmp_path, videos):
         torch.manual_seed(0)
         return build_dimp_flt_trainer(_settings(ws), trdimpnet_tiny(), [videos], "trdimp")
 
-    straight = make(tmp_path / "a")
+    straight = assert_resumes_exactly(make, tmp_path)
     assert isinstance(straight, FLTTrainer)
-    straight.train(2)
     assert "Loss/bb_ce" in straight.stats["train"] and "ClfTrain/peak_dist" in straight.stats["train"]
-    first = make(tmp_path / "b")
-    first.train(1)
-    resumed = make(tmp_path / "b")
-    resumed.train(2, load_latest=True)
-    assert resumed.epoch == 2
-    for (n, a), b in zip(straight.net.state_dict().items(), resumed.net.state_dict().values()):
-        assert torch.equal(a, b), n
 
 
 def test_official_recipe_values():

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import assert_resumes_exactly
 from ltr_slt.actors.transt_flt import FLTCropSettings, TransTFLTActor, jitter_boxes, pair_crop_sides
 from ltr_slt.admin.settings import Settings
 from ltr_slt.data.pair_sampler import Pair, PairLoader, PairSampler
@@ -210,20 +211,11 @@ def test_trainer_checkpoints_and_resumes_exactly(tmp_path):
         net = transt_tiny(dropout=0.0)
         return build_flt_trainer(tiny_settings(ws), net, [RedVideos()])
 
-    straight = make(tmp_path / "a")
+    straight = assert_resumes_exactly(make, tmp_path, atol=1e-6)
     assert isinstance(straight, FLTTrainer)
-    straight.train(2)
     ckpt = tmp_path / "a" / "checkpoints" / "ltr" / "transt" / "test" / "TransT_ep0002.pth.tar"
     assert ckpt.is_file()
     assert "Loss/total" in straight.stats["train"] and "mIoU10" in straight.stats["train"]
-
-    first = make(tmp_path / "b")
-    first.train(1)
-    resumed = make(tmp_path / "b")
-    resumed.train(2, load_latest=True)
-    assert resumed.epoch == 2
-    for (n, a), b in zip(straight.net.state_dict().items(), resumed.net.state_dict().values()):
-        assert torch.allclose(a.float(), b.float(), atol=1e-6), n
 
     net, _ = load_network(str(ckpt), trusted=True)  # our own file: pickled stats/settings
     for a, b in zip(net.state_dict().values(), straight.net.state_dict().values()):

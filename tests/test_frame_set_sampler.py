@@ -7,48 +7,14 @@ from collections import Counter
 
 import numpy as np
 import pytest
-import torch
 
 from ltr_slt.data import FrameSet, FrameSetSampler, frame_set_collate
+import helpers
 from ltr_slt.data.pair_sampler import PairLoader
 
 
-class MemoryVideos:
-    """ltr-API dataset held in memory: frame f of sequence s is filled with the value s*64+f."""
-
-    def __init__(self, lengths=(40, 40, 40), visible=None, video=True, name="mem", invalid=None):
-        self.lengths = list(lengths)
-        self.visible = visible or {}
-        self.invalid = invalid or {}
-        self.video = video
-        self.name = name
-        self.info_calls = 0
-
-    def get_name(self):
-        return self.name
-
-    def is_video_sequence(self):
-        return self.video
-
-    def get_num_sequences(self):
-        return len(self.lengths)
-
-    def get_sequence_info(self, seq_id):
-        self.info_calls += 1
-        n = self.lengths[seq_id]
-        bbox = torch.stack([torch.tensor([10.0 + f, 20.0, 30.0, 40.0 + seq_id]) for f in range(n)])
-        vis = torch.ones(n, dtype=torch.bool)
-        if seq_id in self.visible:
-            vis[:] = False
-            vis[list(self.visible[seq_id])] = True
-        valid = torch.ones(n, dtype=torch.bool)
-        valid[list(self.invalid.get(seq_id, []))] = False
-        return {"bbox": bbox, "valid": valid, "visible": vis}
-
-    def get_frames(self, seq_id, frame_ids, anno=None):
-        anno = anno or self.get_sequence_info(seq_id)
-        frames = [np.full((6, 8, 3), (seq_id * 64 + f) % 256, np.uint8) for f in frame_ids]
-        return frames, {k: [v[f] for f in frame_ids] for k, v in anno.items()}, {"object_class_name": None}
+def MemoryVideos(lengths=(40, 40, 40), **kw):  # noqa: N802 (a dataset factory)
+    return helpers.MemoryVideos(lengths, frame_hw=(6, 8), **kw)
 
 
 def _check_content(fs: FrameSet):

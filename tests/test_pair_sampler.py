@@ -3,42 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
+from helpers import MemoryVideos
 from ltr_slt.data.pair_sampler import Pair, PairLoader, PairSampler, pair_collate
-
-
-class MemoryVideos:
-    """ltr-API dataset held in memory: frame f of sequence s is filled with the value s*64+f."""
-
-    def __init__(self, lengths=(30, 30, 30), visible=None, video=True, name="mem"):
-        self.lengths = list(lengths)
-        self.visible = visible or {}
-        self.video = video
-        self.name = name
-
-    def get_name(self):
-        return self.name
-
-    def is_video_sequence(self):
-        return self.video
-
-    def get_num_sequences(self):
-        return len(self.lengths)
-
-    def get_sequence_info(self, seq_id):
-        n = self.lengths[seq_id]
-        bbox = torch.stack([torch.tensor([10.0 + f, 20.0, 30.0, 40.0 + seq_id]) for f in range(n)])
-        vis = torch.ones(n, dtype=torch.bool)
-        if seq_id in self.visible:
-            vis[:] = False
-            vis[list(self.visible[seq_id])] = True
-        return {"bbox": bbox, "valid": vis.clone(), "visible": vis}
-
-    def get_frames(self, seq_id, frame_ids, anno=None):
-        anno = anno or self.get_sequence_info(seq_id)
-        frames = [np.full((60, 80, 3), (seq_id * 64 + f) % 256, np.uint8) for f in frame_ids]
-        return frames, {k: [v[f] for f in frame_ids] for k, v in anno.items()}, {}
 
 
 def test_pairs_are_visible_distinct_and_within_max_gap():

@@ -33,7 +33,27 @@ class LossNormaliser:
         return torch.tensor([self.num_frames, self.num_pos, self.ce_weight], dtype=torch.float64)
 
 
-class SLTActorBase:
+class NetActor:
+    """ltr's actor protocol around ``self.net``: ``train`` / ``eval`` / ``to`` and the device it sits on."""
+
+    net: nn.Module
+
+    def train(self, mode: bool = True) -> None:
+        self.net.train(mode)
+
+    def eval(self) -> None:
+        self.train(False)
+
+    def to(self, device: torch.device | str) -> "NetActor":
+        self.net.to(device)
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.net.parameters()).device
+
+
+class SLTActorBase(NetActor):
     """``net``, the acting ``policy`` and the ltr actor protocol with the network kept in eval mode.
 
     The network stays in eval mode in both phases (BN running stats, no dropout), as in the official
@@ -52,21 +72,9 @@ class SLTActorBase:
         """``settings.name`` when set, else ``default`` (also when there are no settings)."""
         return getattr(settings, name, default) if settings is not None else default
 
-    # -- ltr actor protocol -----------------------------------------------------------------
     def train(self, mode: bool = True) -> None:
         """SLT keeps the network in eval mode in both phases (see the class docstring)."""
         self.net.eval()
-
-    def eval(self) -> None:
-        self.net.eval()
-
-    def to(self, device: torch.device | str) -> "SLTActorBase":
-        self.net.to(device)
-        return self
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.net.parameters()).device
 
     # -- pieces of learn() ------------------------------------------------------------------
     def normaliser(self, traj: Trajectory) -> LossNormaliser:

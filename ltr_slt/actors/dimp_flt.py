@@ -40,6 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ltr_slt.actors.base import NetActor
 from ltr_slt.actors.transt_flt import jitter_boxes
 from ltr_slt.data.crop import FrameBuffer
 from ltr_slt.models.dimp.labels import gaussian_label_function
@@ -187,7 +188,7 @@ def lbhinge_loss(scores: torch.Tensor, label: torch.Tensor, threshold: float = 0
 # ------------------------------------------------------------------------------------------------
 # the actor
 # ------------------------------------------------------------------------------------------------
-class DiMPFLTActor:
+class DiMPFLTActor(NetActor):
     """``actor(frame_sets) -> (loss, stats)`` for DiMP-family frame-level training (ltr actor protocol).
 
     ``frame_sets``: a list of :class:`~ltr_slt.data.frame_set_sampler.FrameSet` (or anything with
@@ -203,21 +204,6 @@ class DiMPFLTActor:
         self.net = net
         self.p = processing
         self.generator = generator
-
-    # -- ltr actor protocol -------------------------------------------------------------------
-    def train(self, mode: bool = True) -> None:
-        self.net.train(mode)
-
-    def eval(self) -> None:
-        self.net.eval()
-
-    def to(self, device: torch.device | str) -> "DiMPFLTActor":
-        self.net.to(device)
-        return self
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.net.parameters()).device
 
     # -- data ---------------------------------------------------------------------------------
     def _rand(self, *shape: int) -> torch.Tensor:

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ltr_slt.actors.base import NetActor
 from ltr_slt.data.crop import FrameBuffer, crop_windows, image_to_crop, normalize_crops
 from ltr_slt.models.loss import TransTCriterion
 from ltr_slt.models.loss.box_ops import box_cxcywh_to_xyxy, paired_iou_giou
@@ -102,7 +103,7 @@ def _boxes_tensor(boxes: Sequence[Any], field: str) -> torch.Tensor:
     return out
 
 
-class TransTFLTActor:
+class TransTFLTActor(NetActor):
     """``actor(pairs) -> (loss, stats)`` for TransT frame-level training (ltr actor protocol).
 
     ``pairs``: a list of :class:`ltr_slt.data.pair_sampler.Pair` (or any objects with
@@ -119,21 +120,10 @@ class TransTFLTActor:
         self.crop = FLTCropSettings.from_settings(settings, net)
         self.generator = generator
 
-    # -- ltr actor protocol -------------------------------------------------------------------
-    def train(self, mode: bool = True) -> None:
-        self.net.train(mode)
-
-    def eval(self) -> None:
-        self.net.eval()
-
     def to(self, device: torch.device | str) -> "TransTFLTActor":
-        self.net.to(device)
+        super().to(device)
         self.objective.to(device)
         return self
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.net.parameters()).device
 
     # -- data -> network input ----------------------------------------------------------------
     def _augment(self, crops: torch.Tensor, gray: torch.Tensor) -> torch.Tensor:

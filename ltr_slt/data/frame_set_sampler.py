@@ -87,6 +87,8 @@ class FrameSetSampler(EpochSeeded, Dataset):
         min_length: frames a video needs (ltr: 20).
     """
 
+    RNG_SALT = 0xF5E
+
     def __init__(self, datasets: Sequence[Any], p_datasets: Optional[Sequence[float]] = None,
                  samples_per_epoch: int = 1000, max_gap: int = 30, num_test_frames: int = 3,
                  num_train_frames: int = 3, frame_sample_mode: str = "causal", seed: int = 0,
@@ -131,16 +133,6 @@ class FrameSetSampler(EpochSeeded, Dataset):
 
     def __len__(self) -> int:
         return self.samples_per_epoch
-
-    def _rng(self, index: int) -> random.Random:
-        # SeedSequence, not hash(): str hashing is salted per process (spawned workers would differ).
-        state = np.random.SeedSequence([self.seed, self.epoch, int(index), 0xF5E]).generate_state(2)
-        return random.Random(int(state[0]) << 32 | int(state[1]))
-
-    @staticmethod
-    def _is_video(dataset: Any) -> bool:
-        fn = getattr(dataset, "is_video_sequence", None)
-        return bool(fn()) if callable(fn) else True
 
     # ------------------------------------------------------------------ sequence
     def eligible(self, usable: np.ndarray) -> bool:

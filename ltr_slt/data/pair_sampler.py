@@ -13,7 +13,6 @@ epoch ``e`` depends only on ``(seed, e, i)``, so batches do not depend on the nu
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import dataclass
 from typing import Any, Iterator, List, Optional, Sequence
 
@@ -53,6 +52,8 @@ class PairSampler(EpochSeeded, Dataset):
         max_redraws: videos tried for one item before giving up with a clear error.
     """
 
+    RNG_SALT = 0x9A1
+
     def __init__(self, datasets: Sequence[Any], p_datasets: Optional[Sequence[float]] = None,
                  samples_per_epoch: int = 1000, max_gap: int = 100, seed: int = 0,
                  min_visible: int = 2, max_redraws: int = 100) -> None:
@@ -81,16 +82,6 @@ class PairSampler(EpochSeeded, Dataset):
 
     def __len__(self) -> int:
         return self.samples_per_epoch
-
-    def _rng(self, index: int) -> random.Random:
-        # SeedSequence, not hash(): str hashing is salted per process (spawned workers would differ).
-        state = np.random.SeedSequence([self.seed, self.epoch, int(index), 0x9A1]).generate_state(2)
-        return random.Random(int(state[0]) << 32 | int(state[1]))
-
-    @staticmethod
-    def _is_video(dataset: Any) -> bool:
-        fn = getattr(dataset, "is_video_sequence", None)
-        return bool(fn()) if callable(fn) else True
 
     def __getitem__(self, index: int) -> Pair:
         if not 0 <= int(index) < self.samples_per_epoch:

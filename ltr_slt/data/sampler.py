@@ -103,6 +103,18 @@ class EpochSeeded:
 
     seed: int = 0
     epoch: int = 0
+    RNG_SALT: int = 0  # per sampler class, so two samplers with one seed draw independently
+
+    def _rng(self, index: int) -> random.Random:
+        """Item ``index``'s own RNG. SeedSequence, not hash(): str hashing is salted per process
+        (spawned workers would differ)."""
+        state = np.random.SeedSequence([self.seed, self.epoch, int(index), self.RNG_SALT]).generate_state(2)
+        return random.Random(int(state[0]) << 32 | int(state[1]))
+
+    @staticmethod
+    def _is_video(dataset: Any) -> bool:
+        fn = getattr(dataset, "is_video_sequence", None)
+        return bool(fn()) if callable(fn) else True
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)

@@ -64,6 +64,7 @@ class Config:
     slt_loss_weight: float = 4.0
     slt_meanmax: Sequence[float] = (-3.0, 3.0)   # flatter than the official (-7, 7): see experiments/README
     slt_tracker: Dict[str, Any] = field(default_factory=dict)   # more rollout-tracker parameters
+    slt_settings: Dict[str, Any] = field(default_factory=dict)  # more SLT settings (e.g. train_iou_net)
     wall_time_control: bool = True
     flt_continued_lr: Optional[float] = None   # None: the baseline's final learning rate
     eval_workers: int = 2
@@ -125,7 +126,7 @@ def stage_slt(cfg: Config, out: Path, seed: int, device: str, train_root: str, s
         samples_per_epoch=cfg.slt_num_seq * cfg.slt_iters, num_epochs=cfg.slt_epochs,
         num_seq_backward=cfg.slt_num_seq_backward, num_workers=0, p_datasets=[1], max_gap=20, max_interval=3,
         lr_scale=cfg.slt_lr_scale, slt_loss_weight=cfg.slt_loss_weight, tracker_params=tracker,
-        print_interval=max(1, cfg.slt_iters // 2), pretrained_net=start))
+        print_interval=max(1, cfg.slt_iters // 2), pretrained_net=start, **cfg.slt_settings))
     net, _ = load_network(start)
     bars = []
 

@@ -93,19 +93,7 @@ class FrameSetSampler(EpochSeeded, Dataset):
                  samples_per_epoch: int = 1000, max_gap: int = 30, num_test_frames: int = 3,
                  num_train_frames: int = 3, frame_sample_mode: str = "causal", seed: int = 0,
                  min_visible: Optional[int] = None, max_redraws: int = 100, min_length: int = 20) -> None:
-        if not datasets:
-            raise ValueError("FrameSetSampler needs at least one dataset")
-        self.datasets = list(datasets)
-        weights = list(p_datasets) if p_datasets is not None else [d.get_num_sequences() for d in self.datasets]
-        if len(weights) != len(self.datasets) or min(weights) < 0 or sum(weights) <= 0:
-            raise ValueError(f"p_datasets {list(weights)} must give one non-negative weight per dataset "
-                             f"({len(self.datasets)} datasets: {[d.get_name() for d in self.datasets]}) "
-                             "with a positive sum")
-        for d, w in zip(self.datasets, weights):
-            if w > 0 and d.get_num_sequences() == 0:
-                raise ValueError(f"FrameSetSampler: dataset '{d.get_name()}' has no sequences")
-        total = float(sum(weights))
-        self.p_datasets = [w / total for w in weights]
+        self._set_datasets(datasets, p_datasets)
         if frame_sample_mode not in FRAME_SAMPLE_MODES:
             raise ValueError(f"frame_sample_mode must be one of {FRAME_SAMPLE_MODES}, got {frame_sample_mode!r}")
         if int(num_train_frames) < 1 or int(num_test_frames) < 1:

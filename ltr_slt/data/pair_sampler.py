@@ -57,18 +57,7 @@ class PairSampler(EpochSeeded, Dataset):
     def __init__(self, datasets: Sequence[Any], p_datasets: Optional[Sequence[float]] = None,
                  samples_per_epoch: int = 1000, max_gap: int = 100, seed: int = 0,
                  min_visible: int = 2, max_redraws: int = 100) -> None:
-        if not datasets:
-            raise ValueError("PairSampler needs at least one dataset")
-        self.datasets = list(datasets)
-        weights = list(p_datasets) if p_datasets is not None else [d.get_num_sequences() for d in self.datasets]
-        if len(weights) != len(self.datasets) or min(weights) < 0 or sum(weights) <= 0:
-            raise ValueError(f"p_datasets {list(weights)} must give one non-negative weight per dataset "
-                             f"({len(self.datasets)} datasets) with a positive sum")
-        for d, w in zip(self.datasets, weights):
-            if w > 0 and d.get_num_sequences() == 0:
-                raise ValueError(f"PairSampler: dataset '{d.get_name()}' has no sequences")
-        total = float(sum(weights))
-        self.p_datasets = [w / total for w in weights]
+        self._set_datasets(datasets, p_datasets)
         if int(samples_per_epoch) < 1:
             raise ValueError(f"samples_per_epoch must be >= 1, got {samples_per_epoch}")
         if int(max_gap) < 1:

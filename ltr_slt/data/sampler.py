@@ -111,6 +111,24 @@ class EpochSeeded:
         state = np.random.SeedSequence([self.seed, self.epoch, int(index), self.RNG_SALT]).generate_state(2)
         return random.Random(int(state[0]) << 32 | int(state[1]))
 
+    def _set_datasets(self, datasets: Sequence[Any], p_datasets: Optional[Sequence[float]]) -> None:
+        """``self.datasets`` and normalised ``self.p_datasets`` (None: proportional to the number of sequences,
+        as ltr), with one-line errors for no datasets, bad weights and an empty dataset that has weight."""
+        name = type(self).__name__
+        if not datasets:
+            raise ValueError(f"{name} needs at least one dataset")
+        self.datasets = list(datasets)
+        weights = list(p_datasets) if p_datasets is not None else [d.get_num_sequences() for d in self.datasets]
+        if len(weights) != len(self.datasets) or min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError(f"p_datasets {list(weights)} must give one non-negative weight per dataset "
+                             f"({len(self.datasets)} datasets: {[d.get_name() for d in self.datasets]}) "
+                             "with a positive sum")
+        for d, w in zip(self.datasets, weights):
+            if w > 0 and d.get_num_sequences() == 0:
+                raise ValueError(f"{name}: dataset '{d.get_name()}' has no sequences")
+        total = float(sum(weights))
+        self.p_datasets = [w / total for w in weights]
+
     @staticmethod
     def _is_video(dataset: Any) -> bool:
         fn = getattr(dataset, "is_video_sequence", None)

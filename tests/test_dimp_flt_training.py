@@ -148,3 +148,47 @@ def test_tiny_flt_other_families_train_one_step(tmp_path, videos, family, net_ty
     key = "Loss/iou" if family == "dimp50" else "Loss/bb_ce"
     assert key in trainer.stats["train"]
     assert any(not torch.equal(before[n], p) for n, p in net.named_parameters() if n.startswith("classifier"))
+
+
+@pytest.mark.parametrize("module,p_datasets", [("trdimp", [1, 1, 1]), ("super_dimp", [1, 1, 1]),
+                                               ("dimp50", [0.25, 1, 1])])
+def test_full_flt_settings_wire_the_official_recipe(module, p_datasets, tmp_path, monkeypatch, videos):
+    """`dimp trdimp` & co: official values reach the trainer; missing data / weights stop with one clear error."""
+    import importlib
+
+    from ltr_slt.admin.environment import env_settings
+    from ltr_slt.trainers import flt_trainer
+    from pytracking_slt.workspace.weights import WeightsNotFoundError
+
+    monkeypatch.setenv("SLT_PYTRACKING_WORKSPACE", "none")
+    mod = importlib.import_module(f"ltr_slt.train_settings.dimp.{module}")
+    settings = Settings(env_settings(workspace_dir=str(tmp_path), pretrained_networks=str(tmp_path / "nets")))
+    with pytest.raises(Exception, match="(?i)lasot"):  # no dataset configured
+        mod.run(settings)
+    settings = Settings(env_settings(workspace_dir=str(tmp_path), pretrained_networks=str(tmp_path / "nets")))
+    settings.pretrained_net = "released.pth"
+    with pytest.raises(WeightsNotFoundError, match=r"released\.pth"):
+        mod.run(settings)
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_builder(s, net, datasets, family, p_datasets=None):
+        seen.update(net=net, family=family, p=p_datasets, n=len(datasets))
+        raise Stop
+
+    monkeypatch.setattr(flt_trainer, "build_dimp_flt_trainer", fake_builder)
+    import ltr_slt.dataset as ds
+    for name in ("Lasot", "Got10k", "TrackingNet"):
+        monkeypatch.setattr(ds, name, lambda *a, **k: videos)
+    from ltr_slt.models.tracking import dimpnet
+    tiny = {"trdimp": dimpnet.trdimpnet_tiny, "super_dimp": dimpnet.super_dimpnet_tiny, "dimp50": dimpnet.dimpnet_tiny}
+    factory = getattr(dimpnet, {"trdimp": "trdimpnet50", "super_dimp": "super_dimpnet50", "dimp50": "dimpnet50"}[module])
+    monkeypatch.setattr(dimpnet, factory.__name__, lambda **kw: tiny[module]())
+    settings = Settings(env_settings(workspace_dir=str(tmp_path)))
+    with pytest.raises(Stop):
+        mod.run(settings)
+    assert seen["family"] == module and seen["p"] == p_datasets and seen["n"] == 3
+    assert (settings.num_epochs, settings.lr_step, settings.lr_gamma, settings.num_workers) == (50, 15, 0.2, 8)

@@ -1,8 +1,10 @@
-"""FLTTrainer: ordinary frame-level (pair-wise) training, the baseline SLT starts from.
+"""FLTTrainer: ordinary frame-level training, the baseline SLT starts from (and its FLT-continued control).
 
 All the machinery (epochs, checkpoints + resume, non-finite step skipping, clipping, AMP, DDP
 gradient averaging, stats, tensorboard, progress lines) is :class:`BaseTrainer`'s; one training
-step here is just: crop + forward + TransT criterion (the actor) -> one safe optimiser step.
+step here is just: crop + forward + the family's loss (the actor) -> one safe optimiser step.
+:func:`build_flt_trainer` wires TransT's pair recipe, :func:`build_dimp_flt_trainer` the DiMP family's
+(3 train + 3 test frames, :class:`~ltr_slt.actors.dimp_flt.DiMPFLTActor`).
 """
 from __future__ import annotations
 

@@ -21,18 +21,25 @@ from typing import Any, Callable, Dict
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FULL_FLT_VALUES", "P_DATASETS", "run_full_flt"]
+__all__ = ["FULL_FLT_VALUES", "P_DATASETS", "FACTORIES", "run_full_flt"]
 
 FULL_FLT_VALUES: Dict[str, Any] = dict(num_epochs=50, num_workers=8, lr_step=15, lr_gamma=0.2, print_interval=1,
                                        fail_safe=True)
 # official weights of (LaSOT, GOT-10k, TrackingNet) with COCO left out
 P_DATASETS = {"dimp50": [0.25, 1, 1], "super_dimp": [1, 1, 1], "trdimp": [1, 1, 1]}
+FACTORIES = {"dimp50": "dimpnet50", "super_dimp": "super_dimpnet50", "trdimp": "trdimpnet50"}
+SOURCES = {"dimp50": "ltr/train_settings/dimp/dimp50.py", "super_dimp": "ltr/train_settings/dimp/super_dimp.py",
+           "trdimp": "TransformerTrack's ltr/train_settings/dimp/transformer_dimp.py"}
 
 
-def run_full_flt(settings: Any, family: str, factory: Callable[..., Any]) -> Any:
+def run_full_flt(settings: Any, family: str) -> Any:
     """Set the family's values ``settings`` lacks, check weights and data, build the net, train."""
     from ltr_slt.dataset import Got10k, Lasot, TrackingNet
+    from ltr_slt.models.tracking import dimpnet
     from ltr_slt.trainers.flt_trainer import build_dimp_flt_trainer
+
+    factory: Callable[..., Any] = getattr(dimpnet, FACTORIES[family])
+    settings.description = f"{family} frame-level training, official recipe ({SOURCES[family]}), no COCO"
 
     for key, value in FULL_FLT_VALUES.items():
         if not hasattr(settings, key):

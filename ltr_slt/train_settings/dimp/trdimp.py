@@ -1,10 +1,4 @@
-"""trdimp frame-level training with the official recipe (TransformerTrack's ``ltr/train_settings/dimp/transformer_dimp.py``), no COCO.
-
-    python -m ltr_slt.run_training dimp trdimp
-
-See :mod:`ltr_slt.train_settings.dimp._full_flt` for the values, the data and the starting weights
-(``settings.pretrained_net``: continue from a released checkpoint, SLT's full-scale FLT-continued control).
-"""
+"""``python -m ltr_slt.run_training dimp trdimp``: frame-level trdimp, official recipe (see ``_full_flt``)."""
 from __future__ import annotations
 
 from typing import Any
@@ -13,6 +7,4 @@ from ltr_slt.train_settings.dimp._full_flt import run_full_flt
 
 
 def run(settings: Any) -> Any:
-    from ltr_slt.models.tracking.dimpnet import trdimpnet50
-    settings.description = "trdimp frame-level training (official recipe, no COCO)"
-    return run_full_flt(settings, "trdimp", trdimpnet50)
+    return run_full_flt(settings, "trdimp")

@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import abc
 import math
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["Policy", "WindowedSigmoidPolicy", "TransTPolicy", "MeanMaxPolicy", "WindowedScoreMapPolicy", "hanning_window"]
+__all__ = ["ROLLOUT_MODES", "Policy", "WindowedSigmoidPolicy", "TransTPolicy", "MeanMaxPolicy", "WindowedScoreMapPolicy", "hanning_window"]
 
 NetOutput = Dict[str, torch.Tensor]
+
+
+ROLLOUT_MODES = ("greedy", "sample", "half")
 
 
 def hanning_window(n: int) -> torch.Tensor:
@@ -76,6 +79,22 @@ class Policy(abc.ABC):
         """
         probs = torch.softmax(logits.float(), dim=-1)  # [B, A]
         return torch.multinomial(probs, 1, generator=generator)[:, 0]
+
+    def choose(self, logits: torch.Tensor, greedy: Callable[[slice], torch.Tensor], mode: str,
+               generator: Optional[torch.Generator] = None, who: str = "step") -> torch.Tensor:
+        """Actions ``[B]`` of one rollout step: ``mode`` 'greedy' (``greedy(rows)`` gives the family's
+        deterministic decision for a row slice), 'sample' (from ``softmax(logits)``) or 'half' (the first
+        half of the batch greedy, the second half sampled: the self-critical pair in one batch)."""
+        if mode == "greedy":
+            return greedy(slice(None))
+        if mode == "sample":
+            return self.sample(logits, generator)
+        if mode == "half":
+            b = logits.shape[0]
+            if b % 2:
+                raise ValueError(f"{who}: mode 'half' needs an even batch, got {b}")
+            return torch.cat([greedy(slice(0, b // 2)), self.sample(logits[b // 2:], generator)])
+        raise ValueError(f"{who}: mode must be one of {ROLLOUT_MODES}, got {mode!r}")
 
     @staticmethod
     def probs(logits: torch.Tensor) -> torch.Tensor:

@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 from ltr_slt.data.crop import FrameBuffer
-from ltr_slt.slt.policy import MeanMaxPolicy, Policy, WindowedScoreMapPolicy
+from ltr_slt.slt.policy import ROLLOUT_MODES, MeanMaxPolicy, Policy, WindowedScoreMapPolicy
 from pytracking_slt.tracker.base.net_wrappers import unwrap_net
 from pytracking_slt.tracker.dimp.localization import (FLAGS, HARD_NEGATIVE, NOT_FOUND, UNCERTAIN,
                                                       AdvancedLocalization, peak)
@@ -56,7 +56,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["BatchedDiMP", "DiMPState", "DiMPStepOutput", "TransformerMemory", "MODES", "DEFAULTS"]
 
-MODES = ("greedy", "sample", "half")
+MODES = ROLLOUT_MODES
 ImageLike = Union[torch.Tensor, np.ndarray]
 
 # pytracking's DiMP-50 values; a parameter file overrides any of them.
@@ -452,17 +452,7 @@ class BatchedDiMP:
         logits = self.policy.logits(out)
         w = scores.shape[-1]
         greedy = (loc_cell[:, 0] * w + loc_cell[:, 1]) if loc_cell is not None else self.policy.greedy_from_output(out)
-        if mode == "greedy":
-            return greedy, logits
-        if mode == "sample":
-            return self.policy.sample(logits, generator), logits
-        if mode == "half":
-            B = scores.shape[0]
-            if B % 2:
-                raise ValueError(f"BatchedDiMP.step: mode 'half' needs an even batch, got {B}")
-            h = B // 2
-            return torch.cat([greedy[:h], self.policy.sample(logits[h:], generator)]), logits
-        raise ValueError(f"BatchedDiMP.step: mode must be one of {MODES}, got {mode!r}")
+        return self.policy.choose(logits, lambda rows: greedy[rows], mode, generator, "BatchedDiMP.step"), logits
 
     @torch.no_grad()
     def step(self, frames: Union[FrameBuffer, Sequence[ImageLike]], state: DiMPState, mode: str = "greedy",

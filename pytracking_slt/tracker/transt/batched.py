@@ -24,14 +24,14 @@ import numpy as np
 import torch
 
 from ltr_slt.data.crop import FrameBuffer, crop_side, crop_windows, normalize_crops
-from ltr_slt.slt.policy import TransTPolicy
+from ltr_slt.slt.policy import ROLLOUT_MODES, TransTPolicy
 from pytracking_slt.tracker.base.net_wrappers import unwrap_net
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["BatchedTransT", "TrackerState", "StepOutput", "normalize_crops", "MODES"]
 
-MODES = ("greedy", "sample", "half")
+MODES = ROLLOUT_MODES
 ImageLike = Union[torch.Tensor, np.ndarray]
 
 
@@ -182,19 +182,11 @@ class BatchedTransT:
     # ------------------------------------------------------------------------------------------
     def _choose(self, out: dict, mode: str, generator: Optional[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
         logits = self.policy.logits(out)  # [B, A] float32
-        B = logits.shape[0]
-        if mode == "greedy":
-            return self.policy.greedy_from_output(out), logits
-        if mode == "sample":
-            return self.policy.sample(logits, generator), logits
-        if mode == "half":
-            if B % 2:
-                raise ValueError(f"BatchedTransT.step: mode 'half' needs an even batch, got {B}")
-            h = B // 2
-            greedy = self.policy.greedy_from_output({k: v[:h] for k, v in out.items()})
-            sampled = self.policy.sample(logits[h:], generator)
-            return torch.cat([greedy, sampled]), logits
-        raise ValueError(f"BatchedTransT.step: mode must be one of {MODES}, got {mode!r}")
+
+        def greedy(rows: slice) -> torch.Tensor:
+            return self.policy.greedy_from_output({k: v[rows] for k, v in out.items()})
+
+        return self.policy.choose(logits, greedy, mode, generator, "BatchedTransT.step"), logits
 
     @torch.no_grad()
     def step(self, frames: Union[FrameBuffer, Sequence[ImageLike]], state: TrackerState, mode: str = "greedy",

@@ -382,6 +382,16 @@ def print_clock_tables(names: List[str], timings: Timings, count: int, unit: str
               f"(paired: {timings.paired(0, 1, key):.3f})\n")
 
 
+def parse_machine_args(parser: argparse.ArgumentParser, argv: List[str] | None) -> Tuple[argparse.Namespace, torch.device]:
+    """Add ``--threads``, parse, apply the thread count; returns (args, ``torch.device(args.device)``)."""
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's); 1 is steadier on a shared machine")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return args, torch.device(args.device)
+
+
 def main(argv: List[str] | None = None) -> int:
     cuda = torch.cuda.is_available()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -398,12 +408,7 @@ def main(argv: List[str] | None = None) -> int:
                         help="gt: the boxes follow the ground truth (search side ~300 px, what a trained "
                              "tracker does); random: whatever the random-weight net predicts (boxes grow "
                              "to the frame; not representative)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's); 1 is steadier on a shared machine")
-    args = parser.parse_args(argv)
-    device = torch.device(args.device)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args, device = parse_machine_args(parser, argv)
     on_gpu = device.type == "cuda"
     args.num_seq = args.num_seq or (8 if on_gpu else 2)
     args.num_frames = args.num_frames or (24 if on_gpu else 4)

@@ -30,7 +30,7 @@ import torch
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 
 from experiments.bench.bench_rollout import (FollowGT, get_subwindow, interleaved_clocks, make_clips,  # noqa: E402
-                                             official_normalize, print_clock_tables)
+                                             official_normalize, parse_machine_args, print_clock_tables)
 from ltr_slt.data.clip import Clip  # noqa: E402
 
 
@@ -129,12 +129,7 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--repeats", type=int, default=5, help="alternating timed rounds (medians compared)")
     parser.add_argument("--tiny", action="store_true", help="tiny TransT instead of TransT-R50")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's); 1 is steadier on a shared machine")
-    args = parser.parse_args(argv)
-    device = torch.device(args.device)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args, device = parse_machine_args(parser, argv)
     from ltr_slt.models.tracking.transt import transt_resnet50, transt_tiny
 
     torch.manual_seed(0)

@@ -44,6 +44,7 @@ import torch
 
 from ltr_slt.data.crop import FrameBuffer
 from ltr_slt.slt.policy import ROLLOUT_MODES, MeanMaxPolicy, Policy, WindowedScoreMapPolicy
+from pytracking_slt.tracker.base.batch import CopiedBatch, frames_for_batch
 from pytracking_slt.tracker.base.net_wrappers import unwrap_net
 from pytracking_slt.tracker.dimp.localization import (FLAGS, HARD_NEGATIVE, NOT_FOUND, UNCERTAIN,
                                                       AdvancedLocalization, peak)
@@ -113,7 +114,7 @@ class TransformerMemory:
 
 
 @dataclass
-class DiMPState:
+class DiMPState(CopiedBatch):
     """Tracking state of B = copies * N sequences (float32 geometry, device tensors)."""
 
     pos: torch.Tensor              # [B, 2] (y, x) target centre, image pixels
@@ -140,10 +141,6 @@ class DiMPState:
     @property
     def batch_size(self) -> int:
         return int(self.pos.shape[0])
-
-    @property
-    def num_sequences(self) -> int:
-        return self.batch_size // self.copies
 
     def boxes(self) -> torch.Tensor:
         """Current estimates ``[B, 4]`` xywh float64: ``[x - (w-1)/2, y - (h-1)/2, w, h]``."""
@@ -469,14 +466,7 @@ class BatchedDiMP:
         """
         p, S = self.p, self.img_sample_sz
         B = state.batch_size
-        buf = frames if isinstance(frames, FrameBuffer) else FrameBuffer.from_images(frames, device=self.device)
-        if len(buf) == B:
-            image_index = torch.arange(B, device=self.device)
-        elif len(buf) * state.copies == B:
-            image_index = torch.arange(B, device=self.device) % len(buf)
-        else:
-            raise ValueError(f"BatchedDiMP.step: got {len(buf)} frames for a batch of {B} "
-                             f"({state.num_sequences} sequences x {state.copies} copies)")
+        buf, image_index = frames_for_batch(frames, state, self.device, "BatchedDiMP.step")
         hw = torch.stack([buf.heights[image_index], buf.widths[image_index]], 1)
         if not torch.equal(hw.cpu(), state.image_hw.cpu()):
             bad = [i for i in range(B) if not torch.equal(hw[i].cpu(), state.image_hw[i].cpu())]

@@ -25,6 +25,7 @@ import torch
 
 from ltr_slt.data.crop import FrameBuffer, crop_side, crop_windows, normalize_crops
 from ltr_slt.slt.policy import ROLLOUT_MODES, TransTPolicy
+from pytracking_slt.tracker.base.batch import CopiedBatch, frames_for_batch
 from pytracking_slt.tracker.base.net_wrappers import unwrap_net
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def _param(params: Any, name: str, default: Any) -> Any:
 
 
 @dataclass
-class TrackerState:
+class TrackerState(CopiedBatch):
     """Per-sequence tracking state for a batch of B = copies * N sequences (all on one device)."""
 
     center: torch.Tensor          # [B, 2] float64 (cx, cy) image pixels
@@ -60,10 +61,6 @@ class TrackerState:
     @property
     def batch_size(self) -> int:
         return int(self.center.shape[0])
-
-    @property
-    def num_sequences(self) -> int:
-        return self.batch_size // self.copies
 
     def boxes(self) -> torch.Tensor:
         """Current estimates ``[B, 4]`` xywh (float64)."""
@@ -203,14 +200,7 @@ class BatchedTransT:
             record: also return the uint8 crops, crop geometry and policy logits.
         """
         B = state.batch_size
-        buf = frames if isinstance(frames, FrameBuffer) else FrameBuffer.from_images(frames, device=self.device)
-        if len(buf) == B:
-            image_index = torch.arange(B, device=self.device)
-        elif len(buf) * state.copies == B:
-            image_index = torch.arange(B, device=self.device) % len(buf)
-        else:
-            raise ValueError(f"BatchedTransT.step: got {len(buf)} frames for a batch of {B} "
-                             f"({state.num_sequences} sequences x {state.copies} copies)")
+        buf, image_index = frames_for_batch(frames, state, self.device, "BatchedTransT.step")
         image_size = torch.stack([buf.widths[image_index], buf.heights[image_index]], 1).to(torch.float64)  # [B, 2]
 
         s_x = crop_side(state.size, self.search_area_factor)  # [B] float64
